@@ -1,0 +1,160 @@
+import type { z } from "zod";
+import type { AwsClients } from "../aws/clients";
+import type { ChangeEvent, EventRef } from "../events/change-event";
+import type { Logger } from "../support/logger";
+import type { JsonObject } from "../support/json";
+import type { CategoryId } from "./categories";
+
+export type Mode = "dry-run" | "approve" | "auto";
+export const MODES = ["dry-run", "approve", "auto"] as const satisfies readonly Mode[];
+export type Severity = "low" | "medium" | "high" | "critical";
+
+/** A resource a control reasons about. `type` uses CloudFormation type names, e.g. `AWS::S3::Bucket`. */
+export interface ResourceRef {
+  type: string;
+  /** The natural id: bucket name, instance id, `user/AKIA...` for access keys. */
+  id: string;
+  arn: string;
+  account: string;
+  region: string;
+}
+
+/** The `eventSource`/`eventName` pair a control listens to. EventBridge patterns are generated from these. */
+export interface TriggerKey {
+  source: string;
+  name: string;
+}
+
+export interface Trigger extends TriggerKey {
+  /** Pulls the affected resource(s) out of the event. Must tolerate null or partial request parameters. */
+  resources(event: ChangeEvent): ResourceRef[];
+}
+
+/** A control's verdict that a resource breaks it, with the evidence. Evidence never holds object contents or secrets. */
+export interface Finding {
+  control: string;
+  resource: ResourceRef;
+  /** One line a human can act on: "Bucket phi-x has no default encryption". */
+  summary: string;
+  evidence: JsonObject;
+  /** True when the evidence was confirmed against live state, false when it rests on the event alone (offline replay). */
+  confirmed: boolean;
+  /** The resource's current tags, used by tag overrides and tag exemptions. */
+  tags: Record<string, string>;
+  /** The event that triggered detection; absent for sweep findings. */
+  event?: EventRef;
+}
+
+/**
+ * What detection concluded for one resource. `no-longer-applies` is for a resource the event points at
+ * that is already compliant or gone: it is logged, and is not an error.
+ */
+export type Verdict =
+  | { kind: "violation"; finding: Finding }
+  | { kind: "no-longer-applies"; resource: ResourceRef; reason: string };
+
+/** Exactly what a fix will do: pure data, serialisable and hashable. */
+export interface Plan<P extends JsonObject = JsonObject> {
+  control: string;
+  resource: ResourceRef;
+  /** One sentence in plain words. */
+  summary: string;
+  /** Each change the fix makes, in order, in plain words. */
+  steps: string[];
+  /** Whether `rollback` can restore the previous state. */
+  reversible: boolean;
+  params: P;
+}
+
+/** `before` is the state captured before the change; the runner logs it so `rollback` can restore it. */
+export interface ApplyResult {
+  before: JsonObject;
+  after?: JsonObject;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  state: JsonObject;
+  detail?: string;
+}
+
+export interface DetectInput {
+  resource: ResourceRef;
+  /** Absent when the resource came from a sweep. */
+  event?: ChangeEvent;
+}
+
+/** Tag conventions from the policy: what marks PHI, and which environments are not production. */
+export interface TagConventions {
+  phi: { keys: string[]; values: string[] };
+  environment: { keys: string[]; nonProduction: string[] };
+}
+
+/** How the engine recognises and marks its own work. */
+export interface EngineIdentity {
+  /** ARNs of the engine's own principals (roles or users); changes they make are never remediated. */
+  principals: string[];
+  /** Sent as the SDK's custom user agent, so CloudTrail records carry it. */
+  userAgent: string;
+  /** Tag key put on resources the engine creates or changes. */
+  tagKey: string;
+}
+
+export interface ControlContext<O = unknown> {
+  /** Absent offline (replay without AWS): detection then rests on the event alone. */
+  aws?: AwsClients;
+  now(): Date;
+  options: O;
+  tags: TagConventions;
+  engine: EngineIdentity;
+  logger: Logger;
+  /** Regions a sweep covers. */
+  regions: string[];
+  /** The account the engine runs in, when known. */
+  account?: string;
+}
+
+/** Context for the live steps: AWS is required there. */
+export type LiveContext<O = unknown> = ControlContext<O> & { aws: AwsClients };
+
+/** IAM actions a control needs; the stack builds its least-privilege policy from these. */
+export interface Permissions {
+  detect: string[];
+  apply: string[];
+  rollback: string[];
+}
+
+/**
+ * One HIPAA safeguard the engine enforces. Members are declared as methods on purpose: method parameters are
+ * checked bivariantly, which lets controls with different option and plan types share one registry list.
+ */
+export interface Control<O = unknown, P extends JsonObject = JsonObject> {
+  readonly id: string;
+  readonly title: string;
+  readonly category: CategoryId;
+  readonly hipaa: { sections: string[]; why: string };
+  readonly severity: Severity;
+  /** The mode used when the policy names none for this control (the policy's default otherwise). */
+  readonly defaultMode?: Mode;
+  /** Schema of this control's options in the policy file; it supplies the defaults. Validated when the policy loads. */
+  readonly options: z.ZodType<O>;
+  readonly triggers: readonly Trigger[];
+  readonly permissions: Permissions;
+
+  detect(input: DetectInput, ctx: ControlContext<O>): Promise<Verdict[]>;
+  /** Pure: depends on the finding, the options and nothing else. */
+  plan(finding: Finding, options: O): Plan<P>;
+  apply(plan: Plan<P>, ctx: LiveContext<O>): Promise<ApplyResult>;
+  verify(plan: Plan<P>, ctx: LiveContext<O>): Promise<VerifyResult>;
+  rollback(plan: Plan<P>, before: JsonObject, ctx: LiveContext<O>): Promise<void>;
+  /** Lists the resources of its kind, so a full-account scan reuses `detect`. */
+  sweep(ctx: LiveContext<O>): AsyncIterable<ResourceRef>;
+}
+
+/** Any registered control, whatever its option and plan types. */
+export type AnyControl = Control<unknown, JsonObject>;
+
+/** Identity helper that keeps a control's generic types while type-checking it against the contract. */
+export function defineControl<O, P extends JsonObject>(control: Control<O, P>): Control<O, P> {
+  return control;
+}

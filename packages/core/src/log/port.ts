@@ -1,0 +1,23 @@
+import type { LogDraft, LogEntry, Stage } from "./entry";
+
+export interface ReadOptions {
+  /** First sequence number to return (inclusive). */
+  fromSeq?: number;
+  limit?: number;
+}
+
+/**
+ * The append-only remediation log. Adapters must make `append` atomic with respect to the chain: concurrent
+ * appenders never fork it and never lose an entry.
+ */
+export interface LogStore {
+  append(draft: LogDraft): Promise<LogEntry>;
+  /** Entries in chain order. */
+  read(options?: ReadOptions): AsyncIterable<LogEntry>;
+  head(): Promise<LogEntry | undefined>;
+  /** Entries about one event, in order. Used by tests, the CLI and idempotency checks. */
+  byEvent(eventId: string): Promise<LogEntry[]>;
+  close(): Promise<void>;
+}
+
+export type { LogDraft, LogEntry, Stage };
