@@ -8,3 +8,4 @@ export * from "./aws/clients";
 export * from "./log/entry";
 export * from "./log/port";
 export * from "./policy/decision";
+export * from "./proposals/proposal";
