@@ -63,6 +63,8 @@ export interface Plan<P extends JsonObject = JsonObject> {
   steps: string[];
   /** Whether `rollback` can restore the previous state. */
   reversible: boolean;
+  /** The finding warrants a warning only (e.g. a key nearing its rotation age): the runner reports it and never applies. */
+  notifyOnly?: boolean;
   params: P;
 }
 
