@@ -9,3 +9,4 @@ export * from "./log/entry";
 export * from "./log/port";
 export * from "./policy/decision";
 export * from "./proposals/proposal";
+export * from "./runner/outcome";
