@@ -19,8 +19,21 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`hipaa-remediate: ${message}\n`);
-    return 1;
+    process.stderr.write(`hipaa-remediate: ${describeError(error)}\n`);
+    return isUsageError(error) ? 2 : 1;
   }
+}
+
+/** Errors about the user's input (a path, a policy file, an argument): exit 2, message only. */
+const USAGE_ERRORS = new Set(["InputPathError", "PolicyError", "UsageError"]);
+
+function isUsageError(error: unknown): boolean {
+  return error instanceof Error && USAGE_ERRORS.has(error.name);
+}
+
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  if (isUsageError(error)) return error.message;
+  const cause = error.cause instanceof Error ? ` (caused by ${error.cause.name}: ${error.cause.message})` : "";
+  return `${error.name}: ${error.message}${cause}`;
 }

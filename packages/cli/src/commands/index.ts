@@ -1,6 +1,13 @@
 import type { Command } from "commander";
+import * as log from "./log";
+import * as replay from "./replay";
+import * as rollback from "./rollback";
+import * as sweep from "./sweep";
 
 /** Every subcommand, in help order. Each module exports `register(program)`. */
 export function registerCommands(program: Command): void {
-  void program;
+  replay.register(program);
+  sweep.register(program);
+  log.register(program);
+  rollback.register(program);
 }

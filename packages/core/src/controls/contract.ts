@@ -90,6 +90,8 @@ export interface DetectInput {
 export interface TagConventions {
   phi: { keys: string[]; values: string[] };
   environment: { keys: string[]; nonProduction: string[] };
+  /** Role ARNs that controls which lock things down (bucket or key policies) must leave with access. */
+  breakGlassRoles?: string[];
 }
 
 /** How the engine recognises and marks its own work. */

@@ -64,9 +64,12 @@ export interface LogDraft {
 export interface LogEntry extends LogDraft {
   /** 1-based position in the chain. */
   seq: number;
-  /** SHA-256 (hex) of the canonical JSON of the previous entry (including its `hash`); 64 zeros for the first. */
+  /**
+   * The previous entry's `hash`, i.e. the SHA-256 (hex) of the canonical JSON of the previous entry without its
+   * own `hash` field; GENESIS_HASH for the first entry. See log/chain.ts.
+   */
   prevHash: string;
-  /** SHA-256 (hex) of the canonical JSON of this entry without `hash`. */
+  /** SHA-256 (hex) of the canonical JSON of this entry without `hash` (so it covers `seq` and `prevHash`). */
   hash: string;
 }
 

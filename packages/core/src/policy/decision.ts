@@ -4,7 +4,8 @@ import type { Mode } from "../controls/contract";
 export type DecisionMode = Mode | "exempt" | "suppressed";
 
 export interface ExemptionRef {
-  source: "policy" | "tag";
+  /** Where it was granted: the policy file, a resource tag, or an approver (Slack or the local page). */
+  source: "policy" | "tag" | "approval";
   /** The ARN or ARN pattern it covers. */
   resource: string;
   /** Control ids, or ["*"] for all. */
@@ -22,4 +23,6 @@ export interface Decision {
   exemption?: ExemptionRef;
   /** Exemptions that matched but had expired; the runner logs each as `exemption-expired`. */
   expiredExemptions: ExemptionRef[];
+  /** Problems met while deciding that did not stop the decision, e.g. a malformed exemption tag that was ignored. */
+  warnings?: string[];
 }

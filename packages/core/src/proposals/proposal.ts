@@ -52,3 +52,6 @@ export interface ProposalStore {
 export interface ProposalNotifier {
   proposed(proposal: Proposal): Promise<{ channel: string; ts: string } | undefined>;
 }
+
+/** The fields a status transition may set alongside the new status. */
+export type ProposalTransitionChanges = Partial<Pick<Proposal, "decidedBy" | "decidedAt" | "reminderSentAt" | "slack">>;

@@ -1,0 +1,103 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { BENCH_CASES, type BenchContext, type Measurement } from "./cases";
+import { DATA_DIR, ensureLogSet } from "./generate";
+
+/**
+ * `npm run bench [-- --set-mib 1024 --single-mib 300 --runs 3 --only ingest]`
+ * Generates (or reuses) the log sets in bench/.data, runs every case, prints a table and writes
+ * bench/.data/results.json.
+ */
+
+const MIB = 1 << 20;
+
+const { values } = parseArgs({
+  options: {
+    "set-mib": { type: "string", default: "1024" },
+    "single-mib": { type: "string", default: "300" },
+    runs: { type: "string", default: "3" },
+    seed: { type: "string", default: "1" },
+    only: { type: "string", multiple: true },
+  },
+});
+
+function positive(name: string, text: string | undefined): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`--${name} must be a positive number, got ${text}`);
+  return value;
+}
+
+interface Row {
+  name: string;
+  description: string;
+  measurement: Measurement;
+  recordsPerSecond: number;
+  megabytesPerSecond: number;
+  ratioToBaseline?: number;
+}
+
+function mb(bytes: number): string {
+  return (bytes / MIB).toFixed(0);
+}
+
+function printTable(rows: Row[]): void {
+  const header = ["case", "MiB", "records", "seconds", "records/s", "MiB/s", "vs baseline", "start RSS MiB", "peak RSS MiB"];
+  const lines = rows.map((row) => [
+    row.name,
+    mb(row.measurement.bytes),
+    String(row.measurement.records),
+    row.measurement.seconds.toFixed(2),
+    Math.round(row.recordsPerSecond).toLocaleString("en-US"),
+    row.megabytesPerSecond.toFixed(1),
+    row.ratioToBaseline === undefined ? "" : `${(row.ratioToBaseline * 100).toFixed(0)}%`,
+    row.measurement.startRssBytes === undefined ? "" : mb(row.measurement.startRssBytes),
+    row.measurement.peakRssBytes === undefined ? "" : mb(row.measurement.peakRssBytes),
+  ]);
+  const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => (line[column] ?? "").length)));
+  const format = (cells: string[]) => cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join("  ");
+  console.log(format(header));
+  console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  for (const line of lines) console.log(format(line));
+  console.log("");
+  for (const row of rows) console.log(`${row.name}: ${row.description}${row.measurement.detail ? ` — ${row.measurement.detail}` : ""}`);
+}
+
+async function main(): Promise<void> {
+  const seed = positive("seed", values.seed);
+  const runs = Math.round(positive("runs", values.runs));
+  const log = (line: string) => console.error(line);
+  const set = await ensureLogSet({ totalBytes: positive("set-mib", values["set-mib"]) * MIB, seed, singleFile: false }, log);
+  const single = await ensureLogSet({ totalBytes: positive("single-mib", values["single-mib"]) * MIB, seed: seed + 1, singleFile: true }, log);
+  const ctx: BenchContext = { set, single, runs };
+  console.error(`set: ${set.manifest.files.length} files, ${mb(set.manifest.bytes)} MiB, ${set.manifest.records} records; single file: ${mb(single.manifest.bytes)} MiB, ${single.manifest.records} records`);
+
+  const selected = values.only ? BENCH_CASES.filter((c) => values.only?.includes(c.name) || c.name === "baseline") : BENCH_CASES;
+  const rows: Row[] = [];
+  let baseline: Row | undefined;
+  for (const benchCase of selected) {
+    console.error(`running ${benchCase.name} ...`);
+    const measurement = await benchCase.run(ctx);
+    const row: Row = {
+      name: benchCase.name,
+      description: benchCase.description,
+      measurement,
+      recordsPerSecond: measurement.records / measurement.seconds,
+      megabytesPerSecond: measurement.bytes / MIB / measurement.seconds,
+    };
+    if (benchCase.name === "baseline") baseline = row;
+    else if (benchCase.compareWithBaseline && baseline) row.ratioToBaseline = row.megabytesPerSecond / baseline.megabytesPerSecond;
+    rows.push(row);
+  }
+
+  printTable(rows);
+  mkdirSync(DATA_DIR, { recursive: true });
+  const resultsPath = join(DATA_DIR, "results.json");
+  writeFileSync(
+    resultsPath,
+    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, runs, set: set.manifest.spec, single: single.manifest.spec, rows }, null, 2)}\n`,
+  );
+  console.error(`\nwrote ${resultsPath}`);
+}
+
+await main();

@@ -1,0 +1,43 @@
+import { Option, type Command } from "commander";
+import { openLocalEngine } from "../local/engine";
+import { stderrLogger } from "../output/stderr-logger";
+import { jsonlSink } from "../replay/jsonl-sink";
+import { stderrProgress } from "../replay/progress";
+import { runReplay } from "../replay/run-replay";
+import { tableSink } from "../replay/table-sink";
+import { withEngineOptions, type EngineCliOptions } from "./shared-options";
+
+interface ReplayOptions extends EngineCliOptions {
+  format: "table" | "jsonl";
+  progress: boolean;
+}
+
+export function register(program: Command): void {
+  withEngineOptions(
+    program
+      .command("replay")
+      .description(
+        "Replay CloudTrail data through the engine: EventBridge envelopes, CloudTrail log files (plain or .gz), " +
+          "AWSLogs/ folders, JSON arrays or JSON lines; `-` reads stdin. Dry-run unless --live and the policy say otherwise.",
+      )
+      .argument("<inputs...>", "files, folders, or - for stdin")
+      .addOption(new Option("--format <format>", "output format").choices(["table", "jsonl"]).default("table"))
+      .option("--no-progress", "do not report progress on stderr"),
+  ).action(async (inputs: string[], options: ReplayOptions) => {
+    const logger = stderrLogger(options.verbose);
+    const engine = await openLocalEngine({
+      dbPath: options.db,
+      live: options.live,
+      logger,
+      ...(options.policy ? { policyPath: options.policy } : {}),
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+      ...(options.region ? { regions: options.region } : {}),
+    });
+    try {
+      const sink = options.format === "jsonl" ? jsonlSink(process.stdout) : tableSink(process.stdout);
+      await runReplay(inputs, engine.deps, sink, stderrProgress(options.progress));
+    } finally {
+      await engine.close();
+    }
+  });
+}

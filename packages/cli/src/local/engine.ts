@@ -1,0 +1,90 @@
+import {
+  ControlIndex,
+  createAwsClients,
+  DEFAULT_DATABASE_PATH,
+  engineIdentity,
+  loadPolicy,
+  openDatabase,
+  powertoolsGuard,
+  SqliteIdempotencyStore,
+  SqliteLogStore,
+  SqliteProposalStore,
+  SqliteRateLimiter,
+  SqliteExemptionStore,
+  SlackNotifier,
+  type EngineDeps,
+  type Logger,
+  type Policy,
+  type SqliteDatabase,
+} from "@hipaa-remediate/core";
+import { controls } from "@hipaa-remediate/remediations";
+import type { WebClient } from "@slack/web-api";
+
+export interface LocalEngineOptions {
+  /** SQLite file holding the log, proposals, idempotency records and rate-limit counters. */
+  dbPath?: string;
+  policyPath?: string;
+  /**
+   * Use AWS (the standard configuration, or `endpoint`): detection confirms against live state and the
+   * policy's modes apply. Without it nothing is read from or changed in AWS and every decision is dry-run.
+   */
+  live?: boolean;
+  endpoint?: string;
+  regions?: string[];
+  now?: () => Date;
+  logger: Logger;
+  /**
+   * Slack for new proposals: posted to `channel`, else to the policy's `slack.channel`. Without it (or without a
+   * channel) proposals wait in the store for the local page and the CLI.
+   */
+  slack?: { client: WebClient; channel?: string };
+}
+
+export interface LocalEngine {
+  deps: EngineDeps;
+  policy: Policy;
+  db: SqliteDatabase;
+  close(): Promise<void>;
+}
+
+/** The whole engine in one process, on the embedded SQLite store. */
+export async function openLocalEngine(options: LocalEngineOptions): Promise<LocalEngine> {
+  // The policy file, or the built-in default (dry-run everywhere); validated here, before anything runs.
+  const policy = await loadPolicy(options.policyPath, controls);
+  const db = openDatabase(options.dbPath ?? DEFAULT_DATABASE_PATH);
+  const identity = engineIdentity(policy, []);
+  // Offline nothing is changed, so a replayed file may be replayed again: redeliveries are only recognised
+  // within one run. Live, the record persists, so no event is ever acted on twice.
+  const idempotencyDb = options.live ? db : openDatabase(":memory:");
+  const slackChannel = options.slack?.channel ?? policy.slack.channel;
+  const regions = options.regions ?? [process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1"];
+  const deps: EngineDeps = {
+    index: new ControlIndex(controls),
+    policy,
+    log: new SqliteLogStore(db),
+    guard: powertoolsGuard(new SqliteIdempotencyStore(idempotencyDb)),
+    rateLimiter: new SqliteRateLimiter(db, policy.rateLimit),
+    proposals: new SqliteProposalStore(db),
+    // Exemptions granted from the local page, the CLI or Slack apply to later events like the policy file's.
+    exemptions: new SqliteExemptionStore(db),
+    ...(slackChannel && options.slack
+      ? { notifier: new SlackNotifier(options.slack.client, { channel: slackChannel, describeControl: (id) => controls.find((c) => c.id === id) }) }
+      : {}),
+    ...(options.live
+      ? { aws: createAwsClients({ userAgent: identity.userAgent, ...(options.endpoint ? { endpoint: options.endpoint } : {}) }) }
+      : {}),
+    now: options.now ?? (() => new Date()),
+    logger: options.logger,
+    identity,
+    regions,
+  };
+  return {
+    deps,
+    policy,
+    db,
+    async close() {
+      if (idempotencyDb !== db) idempotencyDb.close();
+      db.close();
+    },
+  };
+}

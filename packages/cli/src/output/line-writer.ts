@@ -1,0 +1,29 @@
+import type { Writable } from "node:stream";
+
+/**
+ * Buffers lines and writes them in chunks, waiting for the stream to drain when it is full, so a replay of
+ * millions of records neither floods memory nor pays a syscall per line.
+ */
+export class LineWriter {
+  #buffer: string[] = [];
+  #size = 0;
+
+  constructor(
+    private readonly out: Writable,
+    private readonly chunkBytes = 64 * 1024,
+  ) {}
+
+  async line(text: string): Promise<void> {
+    this.#buffer.push(text);
+    this.#size += text.length + 1;
+    if (this.#size >= this.chunkBytes) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.#buffer.length === 0) return;
+    const chunk = `${this.#buffer.join("\n")}\n`;
+    this.#buffer = [];
+    this.#size = 0;
+    if (!this.out.write(chunk)) await new Promise<void>((resolve) => this.out.once("drain", resolve));
+  }
+}

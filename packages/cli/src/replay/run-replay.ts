@@ -1,0 +1,66 @@
+import { processEvent, readChangeEvents, type EngineDeps, type FindingReport } from "@hipaa-remediate/core";
+import type { ProgressReporter } from "./progress";
+import { countEvent, emptySummary, type ReplaySummary } from "./summary";
+
+/** Where replay results go: the jsonl writer, the table writer, or a test. */
+export interface ReplaySink {
+  finding(finding: FindingReport): Promise<void> | void;
+  rejected(input: { source: string; reason: string }): Promise<void> | void;
+  ignored(input: { source: string; reason: string; eventId?: string }): Promise<void> | void;
+  summary(summary: ReplaySummary): Promise<void> | void;
+}
+
+/**
+ * Replays CloudTrail data through the engine pipeline, one record at a time (inputs are streamed, never
+ * loaded whole). Every record ends as a change, an ignored input or a rejected one, and is counted.
+ */
+export async function runReplay(
+  inputs: string[],
+  deps: EngineDeps,
+  sink: ReplaySink,
+  progress: ProgressReporter,
+): Promise<ReplaySummary> {
+  const started = performance.now();
+  const summary = emptySummary();
+  const at = () => deps.now().toISOString();
+  const onProgress = (p: { bytes: number; records: number; files: number }) => {
+    summary.bytes = p.bytes;
+    summary.files = p.files;
+    progress.update({ ...p, records: summary.records });
+  };
+  for await (const result of readChangeEvents(inputs, { onProgress })) {
+    switch (result.kind) {
+      case "rejected":
+        summary.records += 1;
+        summary.rejected += 1;
+        await deps.log.append({ stage: "rejected", at: at(), source: result.source, reason: result.reason });
+        await sink.rejected({ source: result.source, reason: result.reason });
+        break;
+      case "ignored":
+        summary.records += 1;
+        summary.ignored += 1;
+        await deps.log.append({
+          stage: "ignored",
+          at: at(),
+          source: result.source,
+          reason: result.reason,
+          ...(result.eventId ? { eventId: result.eventId } : {}),
+        });
+        await sink.ignored({ source: result.source, reason: result.reason, ...(result.eventId ? { eventId: result.eventId } : {}) });
+        break;
+      case "event": {
+        const report = await processEvent(result.event, deps);
+        countEvent(summary, report);
+        if (report.status === "ignored") {
+          await sink.ignored({ source: result.event.origin, reason: report.reason ?? "ignored", eventId: report.eventId });
+        }
+        for (const finding of report.findings) await sink.finding(finding);
+        break;
+      }
+    }
+  }
+  progress.done();
+  summary.durationMs = Math.round(performance.now() - started);
+  await sink.summary(summary);
+  return summary;
+}

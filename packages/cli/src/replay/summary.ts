@@ -1,0 +1,62 @@
+import type { DecisionMode, EventReport, FindingReport } from "@hipaa-remediate/core";
+
+/** Counts for the summary line. `records` always equals changes + ignored + rejected. */
+export interface ReplaySummary {
+  records: number;
+  /** Records that were changes (successful calls): matched plus unmatched. */
+  changes: number;
+  matched: number;
+  unmatched: number;
+  ignored: number;
+  rejected: number;
+  findings: number;
+  decisions: Record<DecisionMode, number>;
+  noLongerApplies: number;
+  duplicates: number;
+  failures: number;
+  files: number;
+  bytes: number;
+  durationMs: number;
+}
+
+export function emptySummary(): ReplaySummary {
+  return {
+    records: 0,
+    changes: 0,
+    matched: 0,
+    unmatched: 0,
+    ignored: 0,
+    rejected: 0,
+    findings: 0,
+    decisions: { "dry-run": 0, approve: 0, auto: 0, exempt: 0, suppressed: 0 },
+    noLongerApplies: 0,
+    duplicates: 0,
+    failures: 0,
+    files: 0,
+    bytes: 0,
+    durationMs: 0,
+  };
+}
+
+export function countEvent(summary: ReplaySummary, report: EventReport): void {
+  summary.records += 1;
+  if (report.status === "ignored") {
+    summary.ignored += 1;
+    return;
+  }
+  summary.changes += 1;
+  if (report.status === "unmatched") {
+    summary.unmatched += 1;
+    return;
+  }
+  summary.matched += 1;
+  summary.noLongerApplies += report.noLongerApplies;
+  summary.duplicates += report.duplicates;
+  summary.failures += report.failures;
+  for (const finding of report.findings) countFinding(summary, finding);
+}
+
+function countFinding(summary: ReplaySummary, finding: FindingReport): void {
+  summary.findings += 1;
+  summary.decisions[finding.decision] += 1;
+}

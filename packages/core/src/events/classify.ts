@@ -1,0 +1,64 @@
+import { describeIssues, jsonTypeOf } from "./describe-issues";
+import { atPath, childSite, ignored, rejected, type IngestResult, type ValueSite } from "./ingest-result";
+import { looksLikeEnvelope, normaliseAt } from "./normalise";
+import { isObjectValue } from "./record-fields";
+import { cloudTrailLogFileSchema } from "./schemas";
+import { looksLikeSqsRecord, parseSqsRecordAt } from "./sqs";
+
+export const DIGEST_REASON = "CloudTrail digest file: integrity data about log files, not events";
+
+/** A CloudTrail record, maybe a broken one (the normaliser names what is wrong). SQS records also have eventSource. */
+function looksLikeRecord(value: Record<string, unknown>): boolean {
+  return "eventName" in value || (("eventSource" in value || "eventVersion" in value) && !looksLikeSqsRecord(value));
+}
+
+function looksLikeDigest(value: Record<string, unknown>): boolean {
+  return "digestStartTime" in value && "digestEndTime" in value;
+}
+
+function describeUnknownObject(value: Record<string, unknown>): string {
+  const keys = Object.keys(value);
+  const listed = keys.slice(0, 6).join(", ") + (keys.length > 6 ? ", …" : "");
+  return `not a CloudTrail record, EventBridge envelope or CloudTrail log file: no eventName, detail-type or Records key (keys: ${listed || "none"})`;
+}
+
+/**
+ * Appends the results for one parsed JSON value of any accepted shape: a record, an envelope, a log file
+ * (`{"Records": [...]}`), an SQS record, or an array of any of these. Each record inside gets exactly one result.
+ */
+export function ingestValueAt(value: unknown, site: ValueSite, out: IngestResult[]): void {
+  if (Array.isArray(value)) {
+    value.forEach((element, index) => ingestValueAt(element, childSite(site, index), out));
+    return;
+  }
+  if (!isObjectValue(value)) {
+    out.push(rejected(site.source, atPath(site.path, `expected an object, got ${jsonTypeOf(value)}`)));
+    return;
+  }
+  if (looksLikeRecord(value)) {
+    out.push(normaliseAt(value, site));
+  } else if ("Records" in value) {
+    const file = cloudTrailLogFileSchema.safeParse(value, { reportInput: true });
+    if (!file.success) {
+      out.push(rejected(site.source, describeIssues(file.error.issues, site.path)));
+      return;
+    }
+    const records = childSite(site, "Records");
+    file.data.Records.forEach((element, index) => ingestValueAt(element, childSite(records, index), out));
+  } else if (looksLikeSqsRecord(value)) {
+    out.push(parseSqsRecordAt(value, site));
+  } else if (looksLikeDigest(value)) {
+    out.push(ignored(site.source, DIGEST_REASON));
+  } else if (looksLikeEnvelope(value)) {
+    out.push(normaliseAt(value, site));
+  } else {
+    out.push(rejected(site.source, atPath(site.path, describeUnknownObject(value))));
+  }
+}
+
+/** Every result for one parsed JSON value; `origin` names where it came from. */
+export function ingestValue(value: unknown, origin: string): IngestResult[] {
+  const out: IngestResult[] = [];
+  ingestValueAt(value, { source: origin, path: "" }, out);
+  return out;
+}

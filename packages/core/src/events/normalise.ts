@@ -1,0 +1,206 @@
+import { canonicalJson, isJsonObject, sha256Hex, type JsonObject } from "../support/json";
+import type { Actor, ChangeEvent } from "./change-event";
+import { describeIssues, jsonTypeOf } from "./describe-issues";
+import { atPath, ignored, joinPath, rejected, type IngestResult, type ValueSite } from "./ingest-result";
+import { accountIdText, isObjectValue, isoTime, readOnlyFlag, text } from "./record-fields";
+import {
+  CLOUDTRAIL_DETAIL_TYPE,
+  PLACEHOLDER,
+  cloudTrailRecordSchema,
+  eventBridgeEnvelopeSchema,
+  type CloudTrailRecord,
+} from "./schemas";
+
+/** What an EventBridge envelope can supply when its CloudTrail record lacks a field. */
+interface EnvelopeFallbacks {
+  account?: string;
+  region?: string;
+  time?: string;
+}
+
+/** Insights events share the record shape but have no eventName: they describe activity, they are not calls. */
+const INSIGHT_EVENT_TYPE = "AwsCloudTrailInsight";
+
+const NO_ENVELOPE: EnvelopeFallbacks = Object.freeze({});
+
+function isNullableText(value: unknown): boolean {
+  return value === undefined || value === null || typeof value === "string";
+}
+
+function isNullableAccountId(value: unknown): boolean {
+  return isNullableText(value) || typeof value === "number";
+}
+
+function isCallName(value: unknown): boolean {
+  return typeof value === "string" && value !== "" && value !== PLACEHOLDER;
+}
+
+function isNullableObject(value: unknown): boolean {
+  return value === undefined || value === null || isObjectValue(value);
+}
+
+function hasIdentityShape(value: unknown): boolean {
+  if (value === undefined || value === null) return true;
+  if (!isObjectValue(value)) return false;
+  const context = value.sessionContext;
+  return (
+    isNullableText(value.type) &&
+    isNullableText(value.arn) &&
+    isNullableText(value.principalId) &&
+    isNullableAccountId(value.accountId) &&
+    isNullableText(value.userName) &&
+    isNullableText(value.invokedBy) &&
+    (context === undefined ||
+      context === null ||
+      (isObjectValue(context) &&
+        (context.sessionIssuer === undefined ||
+          context.sessionIssuer === null ||
+          (isObjectValue(context.sessionIssuer) && isNullableText(context.sessionIssuer.arn)))))
+  );
+}
+
+/**
+ * The hot-path twin of `cloudTrailRecordSchema`: true exactly when the schema would accept the record unchanged
+ * (no placeholder identity, no JSON-encoded parameters to decode). Records it turns down go through the schema,
+ * which either repairs them or names the field at fault, so the schema stays the single authority.
+ */
+export function hasCloudTrailRecordShape(raw: Record<string, unknown>): raw is CloudTrailRecord {
+  return (
+    isCallName(raw.eventName) &&
+    isCallName(raw.eventSource) &&
+    isNullableText(raw.eventTime) &&
+    isNullableText(raw.eventID) &&
+    isNullableText(raw.awsRegion) &&
+    isNullableAccountId(raw.recipientAccountId) &&
+    hasIdentityShape(raw.userIdentity) &&
+    isNullableObject(raw.requestParameters) &&
+    isNullableObject(raw.responseElements) &&
+    isNullableText(raw.errorCode) &&
+    isNullableText(raw.eventType)
+  );
+}
+
+function actorOf(record: CloudTrailRecord): Actor {
+  const identity = record.userIdentity;
+  const userAgent = text(record.userAgent);
+  const sourceIp = text(record.sourceIPAddress);
+  if (!identity) return { type: "Unknown", userAgent, sourceIp };
+  return {
+    type: text(identity.type) ?? "Unknown",
+    arn: text(identity.arn),
+    principalId: text(identity.principalId),
+    accountId: accountIdText(identity.accountId),
+    userName: text(identity.userName),
+    issuerArn: text(identity.sessionContext?.sessionIssuer?.arn),
+    invokedBy: text(identity.invokedBy),
+    userAgent,
+    sourceIp,
+  };
+}
+
+function parameters(value: unknown): JsonObject | null {
+  return isJsonObject(value) ? value : null;
+}
+
+/**
+ * A stable id for records that lack `eventID` (some exports drop it): the same record always gets the same id,
+ * so replaying it twice is still idempotent.
+ */
+function derivedEventId(record: CloudTrailRecord): string {
+  return `derived-${sha256Hex(canonicalJson(record)).slice(0, 32)}`;
+}
+
+function fromRecord(raw: Record<string, unknown>, site: ValueSite, envelope: EnvelopeFallbacks): IngestResult {
+  if (raw.eventType === INSIGHT_EVENT_TYPE) {
+    return ignored(site.source, "CloudTrail Insights event: a summary of unusual API activity, not an API call", text(raw.eventID));
+  }
+  let record: CloudTrailRecord;
+  if (hasCloudTrailRecordShape(raw)) {
+    record = raw;
+  } else {
+    const parsed = cloudTrailRecordSchema.safeParse(raw, { reportInput: true });
+    if (!parsed.success) return rejected(site.source, describeIssues(parsed.error.issues, site.path));
+    record = parsed.data;
+  }
+
+  const eventId = text(record.eventID);
+  const errorCode = text(record.errorCode);
+  if (errorCode !== undefined) {
+    return ignored(site.source, `failed call (${errorCode.slice(0, 100)}): not a change`, eventId);
+  }
+
+  // Logstash-shipped captures replace eventTime with @timestamp; it is the same instant.
+  const time = isoTime(record.eventTime) ?? envelope.time ?? isoTime(record["@timestamp"]);
+  if (time === undefined) {
+    const found = record.eventTime === undefined || record.eventTime === null ? "missing" : "not a timestamp";
+    return rejected(
+      site.source,
+      atPath(joinPath(site.path, "eventTime"), `${found}, and there is no envelope time or @timestamp to use instead: a change needs a time`),
+    );
+  }
+
+  const actor = actorOf(record);
+  return {
+    kind: "event",
+    event: {
+      id: eventId ?? derivedEventId(record),
+      time,
+      account:
+        accountIdText(record.recipientAccountId) ?? actor.accountId ?? envelope.account ?? "unknown",
+      region: text(record.awsRegion) ?? envelope.region ?? "unknown",
+      actor,
+      source: record.eventSource,
+      name: record.eventName,
+      request: parameters(record.requestParameters),
+      response: parameters(record.responseElements),
+      readOnly: readOnlyFlag(record.readOnly),
+      eventType: text(record.eventType),
+      origin: site.source,
+    },
+  };
+}
+
+const tolerantEnvelopeSchema = eventBridgeEnvelopeSchema.extend({
+  "detail-type": eventBridgeEnvelopeSchema.shape["detail-type"].nullish(),
+});
+
+/** True for objects shaped like an EventBridge event rather than a bare CloudTrail record. */
+export function looksLikeEnvelope(value: Record<string, unknown>): boolean {
+  return "detail-type" in value || ("detail" in value && !("eventName" in value));
+}
+
+function fromEnvelope(raw: Record<string, unknown>, site: ValueSite): IngestResult {
+  const detailType = raw["detail-type"];
+  if (typeof detailType === "string" && detailType !== CLOUDTRAIL_DETAIL_TYPE && detailType !== PLACEHOLDER) {
+    return ignored(site.source, `EventBridge event of detail-type "${detailType.slice(0, 100)}" is not a CloudTrail API call`);
+  }
+  const parsed = tolerantEnvelopeSchema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) return rejected(site.source, describeIssues(parsed.error.issues, site.path));
+  const envelope = parsed.data;
+  // Hand-written samples put "..." in detail-type; the detail itself shows whether it is an API call.
+  if (envelope["detail-type"] !== CLOUDTRAIL_DETAIL_TYPE && !("eventName" in envelope.detail)) {
+    return ignored(site.source, "EventBridge event without a detail-type and without a CloudTrail record in detail");
+  }
+  return fromRecord(envelope.detail, { source: site.source, path: joinPath(site.path, "detail") }, {
+    account: accountIdText(envelope.account),
+    region: text(envelope.region),
+    time: isoTime(envelope.time),
+  });
+}
+
+/** Normalises a record or an EventBridge envelope found at `site`. */
+export function normaliseAt(raw: unknown, site: ValueSite): IngestResult {
+  if (!isObjectValue(raw)) {
+    return rejected(site.source, atPath(site.path, `expected a CloudTrail record or EventBridge envelope (an object), got ${jsonTypeOf(raw)}`));
+  }
+  return looksLikeEnvelope(raw) ? fromEnvelope(raw, site) : fromRecord(raw, site, NO_ENVELOPE);
+}
+
+/**
+ * Turns one CloudTrail record, or one EventBridge envelope around it, into a ChangeEvent. A failed call
+ * (`errorCode` set) is `ignored`: it changed nothing. Unusable input is `rejected` with the field path at fault.
+ * `origin` names where the record came from and becomes the event's `origin`.
+ */
+export function normaliseRecord(raw: unknown, origin: string): IngestResult {
+  return normaliseAt(raw, { source: origin, path: "" });
+}

@@ -1,0 +1,257 @@
+import { constants, createReadStream, type Dirent } from "node:fs";
+import { access, readdir, realpath, stat } from "node:fs/promises";
+import { join, sep } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGunzip } from "node:zlib";
+import { DIGEST_REASON, ingestValueAt } from "./classify";
+import { ignored, rejected, type IngestResult } from "./ingest-result";
+import { JsonValueSplitter, type SplitItem } from "./json-splitter";
+
+/** An input path that cannot be read (missing, no permission, unreadable mid-way). The CLI exits non-zero on it. */
+export class InputPathError extends Error {
+  constructor(
+    readonly path: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "InputPathError";
+  }
+}
+
+export interface IngestProgress {
+  /** Bytes read from inputs so far (compressed size for `.gz`). */
+  bytes: number;
+  /** Results produced so far (events + ignored + rejected). */
+  records: number;
+  /** Input files finished so far. */
+  files: number;
+}
+
+export interface ReadChangeEventsOptions {
+  /** Called after every chunk (about 1 MiB of input) and after every file, with running totals. */
+  onProgress?(progress: IngestProgress): void;
+}
+
+type ByteChunk = Buffer | Uint8Array | string;
+/** Anything that yields bytes: a Readable (stdin, a file, a socket), an async generator, or a list of chunks. */
+export type ByteSource = AsyncIterable<ByteChunk> | Iterable<ByteChunk>;
+
+const CHUNK_SIZE = 1 << 20;
+const DIGEST_FOLDER = "CloudTrail-Digest";
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function asBuffer(chunk: ByteChunk): Buffer {
+  if (typeof chunk === "string") return Buffer.from(chunk, "utf8");
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+/** The source's bytes; a failure to read them is an unreadable input, not bad content. */
+async function* bytesOf(source: ByteSource, origin: string, progress: IngestProgress): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of source) {
+      const buf = asBuffer(chunk);
+      progress.bytes += buf.length;
+      yield buf;
+    }
+  } catch (error) {
+    throw new InputPathError(origin, `cannot read input "${origin}": ${errorText(error)}`, { cause: error });
+  }
+}
+
+async function* prepended(head: Buffer, rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  try {
+    yield head;
+    for (;;) {
+      const next = await rest.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    await rest.return?.();
+  }
+}
+
+async function* gunzipped(compressed: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+  const input = Readable.from(compressed, { objectMode: false });
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  const piping = pipeline(input, gunzip);
+  // Failures surface through the iteration below; this only keeps the promise from going unhandled.
+  piping.catch(() => undefined);
+  try {
+    for await (const chunk of gunzip) yield asBuffer(chunk as Buffer);
+    await piping;
+  } finally {
+    gunzip.destroy();
+    input.destroy();
+  }
+}
+
+function isGzip(head: Buffer): boolean {
+  return head[0] === 0x1f && head[1] === 0x8b;
+}
+
+function isZip(head: Buffer): boolean {
+  return head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04;
+}
+
+function withoutByteOrderMark(chunk: Buffer): Buffer {
+  return chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf ? chunk.subarray(3) : chunk;
+}
+
+/** Reads up to `size` bytes from the start of the input to sniff its format. */
+async function readHead(raw: AsyncIterator<Buffer>, size: number): Promise<Buffer> {
+  let head: Buffer = Buffer.alloc(0);
+  while (head.length < size) {
+    const next = await raw.next();
+    if (next.done) break;
+    head = head.length === 0 ? next.value : Buffer.concat([head, next.value]);
+  }
+  return head;
+}
+
+function resultsOf(items: SplitItem[]): IngestResult[] {
+  const out: IngestResult[] = [];
+  for (const item of items) {
+    if (item.kind === "value") ingestValueAt(item.value, item.site, out);
+    else out.push(rejected(item.source, item.reason));
+  }
+  return out;
+}
+
+/** The next decoded chunk, `undefined` at the end, or the error that broke the (gzip) decoding. */
+async function nextChunk(decoded: AsyncGenerator<Buffer>): Promise<Buffer | undefined | { broken: string }> {
+  try {
+    const next = await decoded.next();
+    return next.done ? undefined : next.value;
+  } catch (error) {
+    if (error instanceof InputPathError) throw error;
+    return { broken: `gzip data is truncated or corrupt (${errorText(error)})` };
+  }
+}
+
+/**
+ * Every result in one input, in order. Content decides the format: gzip by its magic bytes, then a log
+ * file, an array, JSON lines or a single object. Memory stays at about one chunk plus one record.
+ */
+async function* readSource(source: ByteSource, origin: string, progress: IngestProgress, options: ReadChangeEventsOptions): AsyncGenerator<IngestResult> {
+  const raw = bytesOf(source, origin, progress);
+  const head = await readHead(raw, 4);
+  if (head.length === 0 || isZip(head)) {
+    await raw.return(undefined);
+    if (head.length === 0) return;
+    progress.records += 1;
+    yield rejected(origin, `${origin}: a zip archive, which is not read; unpack it and pass the files or folder instead`);
+    return;
+  }
+  const decoded = isGzip(head) ? gunzipped(prepended(head, raw)) : prepended(head, raw);
+  const splitter = new JsonValueSplitter(origin);
+  let first = true;
+  try {
+    for (;;) {
+      const chunk = await nextChunk(decoded);
+      let items: SplitItem[];
+      if (chunk === undefined) items = splitter.finish();
+      else if ("broken" in chunk) items = splitter.abort(chunk.broken);
+      else items = splitter.push(first ? withoutByteOrderMark(chunk) : chunk);
+      first = false;
+      const results = resultsOf(items);
+      progress.records += results.length;
+      yield* results;
+      options.onProgress?.({ ...progress });
+      if (!Buffer.isBuffer(chunk)) return;
+    }
+  } finally {
+    await decoded.return(undefined);
+  }
+}
+
+type ResolvedInput = { kind: "stdin" } | { kind: "file"; path: string } | { kind: "directory"; path: string };
+
+async function resolveInput(input: string): Promise<ResolvedInput> {
+  if (input === "-") return { kind: "stdin" };
+  try {
+    const info = await stat(input);
+    await access(input, constants.R_OK);
+    return info.isDirectory() ? { kind: "directory", path: input } : { kind: "file", path: input };
+  } catch (error) {
+    throw new InputPathError(input, `cannot read input path "${input}": ${errorText(error)}`, { cause: error });
+  }
+}
+
+function byName(a: Dirent, b: Dirent): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/** Every file under `dir`, depth first, sorted by name (byte order), following links once. */
+async function* filesUnder(dir: string, seen: Set<string>): AsyncGenerator<string> {
+  let entries: Dirent[];
+  try {
+    seen.add(await realpath(dir));
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    throw new InputPathError(dir, `cannot read directory "${dir}": ${errorText(error)}`, { cause: error });
+  }
+  entries.sort(byName);
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      yield* filesUnder(path, seen);
+    } else if (entry.isSymbolicLink()) {
+      const target = await resolveInput(path);
+      if (target.kind === "file") yield path;
+      else if (target.kind === "directory" && !seen.has(await realpath(path))) yield* filesUnder(path, seen);
+    } else {
+      yield path;
+    }
+  }
+}
+
+function isDigestFile(path: string): boolean {
+  return path.split(sep).includes(DIGEST_FOLDER);
+}
+
+async function* readFile(path: string, progress: IngestProgress, options: ReadChangeEventsOptions): AsyncGenerator<IngestResult> {
+  if (isDigestFile(path)) {
+    progress.records += 1;
+    yield ignored(path, DIGEST_REASON);
+  } else {
+    yield* readSource(createReadStream(path, { highWaterMark: CHUNK_SIZE }), path, progress, options);
+  }
+  fileDone(progress, options);
+}
+
+function fileDone(progress: IngestProgress, options: ReadChangeEventsOptions): void {
+  progress.files += 1;
+  options.onProgress?.({ ...progress });
+}
+
+/**
+ * Reads CloudTrail data from files, folders (recursively, in sorted order, including the
+ * `AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/` layout) and `-` for stdin. Streams: memory stays flat
+ * however large the inputs. Every input path is checked before the first result; one that cannot be read
+ * throws `InputPathError`. Bad content never throws: it becomes `rejected` results and reading goes on.
+ */
+export async function* readChangeEvents(inputs: readonly string[], options: ReadChangeEventsOptions = {}): AsyncGenerator<IngestResult> {
+  const resolved = await Promise.all(inputs.map(resolveInput));
+  const progress: IngestProgress = { bytes: 0, records: 0, files: 0 };
+  for (const input of resolved) {
+    if (input.kind === "stdin") {
+      yield* readSource(process.stdin, "-", progress, options);
+      fileDone(progress, options);
+    } else if (input.kind === "file") {
+      yield* readFile(input.path, progress, options);
+    } else {
+      for await (const file of filesUnder(input.path, new Set())) yield* readFile(file, progress, options);
+    }
+  }
+}
+
+/** Reads one stream (stdin, a socket, a generator) the way `readChangeEvents` reads a file. */
+export async function* readChangeEventsFromStream(stream: ByteSource, origin: string, options: ReadChangeEventsOptions = {}): AsyncGenerator<IngestResult> {
+  yield* readSource(stream, origin, { bytes: 0, records: 0, files: 0 }, options);
+}

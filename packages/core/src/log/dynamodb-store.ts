@@ -1,0 +1,322 @@
+import {
+  ConditionalCheckFailedException,
+  CreateTableCommand,
+  DynamoDBClient,
+  waitUntilTableExists,
+} from "@aws-sdk/client-dynamodb";
+import {
+  DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+} from "@aws-sdk/lib-dynamodb";
+import { setTimeout as delay } from "node:timers/promises";
+import { z } from "zod";
+import { canonicalJson } from "../support/json";
+import { nextEntry, type ChainLink } from "./chain";
+import { DEFAULT_LOG_CHAIN, LOG_BY_EVENT_INDEX, LOG_ITEM_ATTRIBUTES, LOG_TABLE_KEYS } from "./dynamodb-schema";
+import type { LogDraft, LogEntry } from "./entry";
+import { CorruptLogEntryError, LogAppendConflictError } from "./errors";
+import type { LogStore, ReadOptions } from "./port";
+import { assertPageSize, DEFAULT_PAGE_SIZE, readWindow } from "./read-window";
+import { assertLoggable } from "./redact";
+import { parseStoredEntry } from "./stored-entry";
+
+export interface DynamoDbLogStoreOptions {
+  /** A plain client is wrapped in a document client. The caller owns the client: `close` leaves it alone. */
+  client: DynamoDBDocumentClient | DynamoDBClient;
+  tableName: string;
+  /** Partition key value; several independent logs can share one table. */
+  chain?: string;
+  /** Appends tried before giving up with LogAppendConflictError. */
+  maxAttempts?: number;
+  /** Full-jitter exponential backoff between conflicting attempts. */
+  backoff?: { baseMs?: number; capMs?: number };
+  /** Items read per Query while streaming. */
+  pageSize?: number;
+  /** Injected for tests of the retry path. */
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+export const DEFAULT_APPEND_ATTEMPTS = 20;
+const DEFAULT_BACKOFF = { baseMs: 20, capMs: 1_000 };
+
+const storedItemSchema = z.object({ seq: z.number(), entry: z.string() });
+const headLinkSchema = z.object({ seq: z.number(), hash: z.string() });
+
+const NAMES = {
+  "#chain": LOG_TABLE_KEYS.partitionKey.name,
+  "#seq": LOG_TABLE_KEYS.sortKey.name,
+} as const;
+
+/**
+ * The deployed remediation log. Appending reads the head with a consistent Query, builds the next entry and
+ * writes it with `attribute_not_exists(seq)`: of two Lambda invocations racing for the same seq exactly one
+ * write lands, and the other re-reads the head and chains onto the winner. So the chain never forks and no entry
+ * is lost. Appends through one store instance are also queued in-process, so they never race each other.
+ *
+ * byEvent uses the byEvent index, which DynamoDB keeps eventually consistent: an entry appended a moment ago may
+ * not be listed yet. read and head are strongly consistent.
+ */
+export class DynamoDbLogStore implements LogStore {
+  private readonly client: DynamoDBDocumentClient;
+  private readonly tableName: string;
+  private readonly chain: string;
+  private readonly maxAttempts: number;
+  private readonly backoff: { baseMs: number; capMs: number };
+  private readonly pageSize: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+  private appendQueue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: DynamoDbLogStoreOptions) {
+    this.client =
+      options.client instanceof DynamoDBDocumentClient ? options.client : DynamoDBDocumentClient.from(options.client);
+    this.tableName = options.tableName;
+    this.chain = options.chain ?? DEFAULT_LOG_CHAIN;
+    this.maxAttempts = options.maxAttempts ?? DEFAULT_APPEND_ATTEMPTS;
+    if (!Number.isInteger(this.maxAttempts) || this.maxAttempts < 1) {
+      throw new RangeError(`maxAttempts must be a positive integer, got ${this.maxAttempts}`);
+    }
+    this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
+    this.pageSize = assertPageSize(options.pageSize ?? DEFAULT_PAGE_SIZE);
+    this.sleep = options.sleep ?? ((ms) => delay(ms));
+    this.random = options.random ?? Math.random;
+  }
+
+  async append(draft: LogDraft): Promise<LogEntry> {
+    assertLoggable(draft);
+    const appended = this.appendQueue.then(() => this.appendWithRetry(draft));
+    this.appendQueue = appended.catch(() => undefined);
+    return appended;
+  }
+
+  async *read(options?: ReadOptions): AsyncIterable<LogEntry> {
+    const { fromSeq, limit } = readWindow(options);
+    yield* this.query(
+      {
+        KeyConditionExpression: "#chain = :chain AND #seq >= :fromSeq",
+        ExpressionAttributeNames: { ...NAMES, "#entry": LOG_ITEM_ATTRIBUTES.entry },
+        ExpressionAttributeValues: { ":chain": this.chain, ":fromSeq": fromSeq },
+        ProjectionExpression: "#seq, #entry",
+        ConsistentRead: true,
+      },
+      limit,
+    );
+  }
+
+  async head(): Promise<LogEntry | undefined> {
+    const item = await this.newestItem(LOG_ITEM_ATTRIBUTES.entry);
+    return item === undefined ? undefined : this.toEntry(item);
+  }
+
+  async byEvent(eventId: string): Promise<LogEntry[]> {
+    const entries: LogEntry[] = [];
+    const matching = this.query(
+      {
+        IndexName: LOG_BY_EVENT_INDEX.indexName,
+        KeyConditionExpression: "#eventId = :eventId",
+        FilterExpression: "#chain = :chain",
+        ExpressionAttributeNames: {
+          "#eventId": LOG_BY_EVENT_INDEX.partitionKey.name,
+          "#chain": LOG_TABLE_KEYS.partitionKey.name,
+        },
+        ExpressionAttributeValues: { ":eventId": eventId, ":chain": this.chain },
+      },
+      Number.POSITIVE_INFINITY,
+    );
+    for await (const entry of matching) entries.push(entry);
+    return entries;
+  }
+
+  async close(): Promise<void> {
+    await this.appendQueue;
+  }
+
+  /**
+   * Optimistic append. A failed condition returns the item that holds the seq: when it is our own entry (the SDK
+   * retried a write whose response was lost) the append is done; otherwise the next attempt chains straight onto
+   * that winner, one round trip ahead of appenders that re-read the head. If that fails too, back off with jitter
+   * and re-read the head. Correctness rests on the condition alone; all this buys is progress under contention.
+   */
+  private async appendWithRetry(draft: LogDraft): Promise<LogEntry> {
+    let head = await this.headLink();
+    let chainedOntoWinner = false;
+    for (let attempt = 1; ; attempt += 1) {
+      const entry = nextEntry(head, draft);
+      const outcome = await this.put(entry);
+      if (outcome.written || outcome.holder?.hash === entry.hash) return entry;
+      if (attempt >= this.maxAttempts) {
+        throw new LogAppendConflictError(
+          `could not append to log ${this.chain} in ${this.tableName}: seq ${entry.seq} was taken by another ` +
+            `appender on each of ${attempt} attempts`,
+          { attempts: attempt, cause: outcome.conflict },
+        );
+      }
+      if (outcome.holder && !chainedOntoWinner) {
+        head = outcome.holder;
+        chainedOntoWinner = true;
+      } else {
+        await this.sleep(this.backoffDelay(attempt));
+        head = await this.headLink();
+        chainedOntoWinner = false;
+      }
+    }
+  }
+
+  /** Writes the entry unless its seq is taken; then reports who holds it. */
+  private async put(entry: LogEntry): Promise<PutOutcome> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            [LOG_TABLE_KEYS.partitionKey.name]: this.chain,
+            [LOG_TABLE_KEYS.sortKey.name]: entry.seq,
+            [LOG_ITEM_ATTRIBUTES.entry]: canonicalJson(entry),
+            [LOG_ITEM_ATTRIBUTES.hash]: entry.hash,
+            // The index is sparse: entries without an event are simply not in it.
+            ...(entry.eventId ? { [LOG_ITEM_ATTRIBUTES.eventId]: entry.eventId } : {}),
+          },
+          ConditionExpression: "attribute_not_exists(#seq)",
+          ExpressionAttributeNames: { "#seq": LOG_TABLE_KEYS.sortKey.name },
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        }),
+      );
+      return { written: true };
+    } catch (error) {
+      if (!isConditionalCheckFailure(error)) throw error;
+      return { written: false, conflict: error, holder: holderOf(error, entry.seq) };
+    }
+  }
+
+  private async headLink(): Promise<ChainLink | undefined> {
+    const item = await this.newestItem(LOG_ITEM_ATTRIBUTES.hash);
+    if (item === undefined) return undefined;
+    const parsed = headLinkSchema.safeParse(item);
+    if (!parsed.success) {
+      throw new CorruptLogEntryError(`the head item of log ${this.chain} has no numeric seq and string hash`, {
+        seq: seqOf(item),
+        cause: parsed.error,
+      });
+    }
+    return parsed.data;
+  }
+
+  /** The item with the highest seq, strongly consistent, with `seq` and one more attribute. */
+  private async newestItem(attribute: string): Promise<unknown> {
+    const output = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: "#chain = :chain",
+        ExpressionAttributeNames: { ...NAMES, "#attribute": attribute },
+        ExpressionAttributeValues: { ":chain": this.chain },
+        ProjectionExpression: "#seq, #attribute",
+        ScanIndexForward: false,
+        Limit: 1,
+        ConsistentRead: true,
+      }),
+    );
+    return output.Items?.[0];
+  }
+
+  private backoffDelay(attempt: number): number {
+    const ceiling = Math.min(this.backoff.capMs, this.backoff.baseMs * 2 ** (attempt - 1));
+    return Math.floor(this.random() * ceiling);
+  }
+
+  /** Pages through a Query, stopping after `limit` entries. */
+  private async *query(
+    input: Omit<QueryCommandInput, "TableName" | "Limit" | "ExclusiveStartKey">,
+    limit: number,
+  ): AsyncGenerator<LogEntry> {
+    let remaining = limit;
+    let startKey: Record<string, unknown> | undefined;
+    while (remaining > 0) {
+      const output = await this.client.send(
+        new QueryCommand({
+          ...input,
+          TableName: this.tableName,
+          Limit: Math.min(this.pageSize, remaining),
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      for (const item of output.Items ?? []) {
+        if (remaining <= 0) return;
+        remaining -= 1;
+        yield this.toEntry(item);
+      }
+      startKey = output.LastEvaluatedKey;
+      if (!startKey) return;
+    }
+  }
+
+  private toEntry(item: unknown): LogEntry {
+    const parsed = storedItemSchema.safeParse(item);
+    if (!parsed.success) {
+      throw new CorruptLogEntryError(`log item in ${this.tableName} has no numeric seq and string entry`, {
+        seq: seqOf(item),
+        cause: parsed.error,
+      });
+    }
+    return parseStoredEntry(parsed.data.entry, parsed.data.seq);
+  }
+}
+
+type PutOutcome =
+  | { written: true }
+  | { written: false; conflict: ConditionalCheckFailedException | Error; holder: ChainLink | undefined };
+
+function isConditionalCheckFailure(error: unknown): error is ConditionalCheckFailedException | Error {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error instanceof Error && error.name === "ConditionalCheckFailedException")
+  );
+}
+
+/** The item returned with a failed condition, in raw attribute-value form (the document client does not unmarshall errors). */
+function holderOf(error: ConditionalCheckFailedException | Error, seq: number): ChainLink | undefined {
+  const hash = error instanceof ConditionalCheckFailedException ? error.Item?.[LOG_ITEM_ATTRIBUTES.hash]?.S : undefined;
+  return hash === undefined ? undefined : { seq, hash };
+}
+
+function seqOf(item: unknown): number {
+  const seq: unknown = typeof item === "object" && item !== null ? Reflect.get(item, "seq") : undefined;
+  return typeof seq === "number" ? seq : 0;
+}
+
+/**
+ * Creates the log table exactly as the stack declares it (on-demand billing), and waits until it is active. For
+ * tests and local setups; deployed tables come from the stack.
+ */
+export async function createLogTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  const { partitionKey, sortKey } = LOG_TABLE_KEYS;
+  const index = LOG_BY_EVENT_INDEX;
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: "PAY_PER_REQUEST",
+      AttributeDefinitions: [
+        { AttributeName: partitionKey.name, AttributeType: partitionKey.type },
+        { AttributeName: sortKey.name, AttributeType: sortKey.type },
+        { AttributeName: index.partitionKey.name, AttributeType: index.partitionKey.type },
+      ],
+      KeySchema: [
+        { AttributeName: partitionKey.name, KeyType: "HASH" },
+        { AttributeName: sortKey.name, KeyType: "RANGE" },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: index.indexName,
+          KeySchema: [
+            { AttributeName: index.partitionKey.name, KeyType: "HASH" },
+            { AttributeName: index.sortKey.name, KeyType: "RANGE" },
+          ],
+          Projection: { ProjectionType: index.projection },
+        },
+      ],
+    }),
+  );
+  await waitUntilTableExists({ client, maxWaitTime: 60, minDelay: 1 }, { TableName: tableName });
+}

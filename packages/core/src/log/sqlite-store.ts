@@ -1,0 +1,113 @@
+import { canonicalJson } from "../support/json";
+import { openDatabase, type SqliteDatabase } from "../support/sqlite";
+import { nextEntry, type ChainLink } from "./chain";
+import type { LogDraft, LogEntry } from "./entry";
+import type { LogStore, ReadOptions } from "./port";
+import { assertPageSize, DEFAULT_PAGE_SIZE, readWindow } from "./read-window";
+import { assertLoggable } from "./redact";
+import { parseStoredEntry } from "./stored-entry";
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS log_entries (
+    seq INTEGER PRIMARY KEY,
+    entry TEXT NOT NULL,
+    event_id TEXT,
+    hash TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS log_entries_event_id ON log_entries (event_id, seq);
+`;
+
+interface StoredRow {
+  seq: number;
+  entry: string;
+}
+
+export interface SqliteLogStoreOptions {
+  /** Rows read per query while streaming. */
+  pageSize?: number;
+}
+
+/**
+ * The local remediation log: one row per entry, the entry kept as canonical JSON. Several processes may share the
+ * file (the runner, the CLI, the local approval page): each append reads the head and inserts the next entry
+ * inside one `BEGIN IMMEDIATE` transaction, which takes SQLite's write lock before the read, so two appenders can
+ * never both build on the same head. The busy timeout set by openDatabase makes them queue.
+ */
+export class SqliteLogStore implements LogStore {
+  /** Opens (creating if needed) the database file; the store then owns the connection and `close` closes it. */
+  static open(path: string, options: SqliteLogStoreOptions = {}): SqliteLogStore {
+    const store = new SqliteLogStore(openDatabase(path), options);
+    store.ownsDatabase = true;
+    return store;
+  }
+
+  private ownsDatabase = false;
+  private readonly pageSize: number;
+  private readonly headLink;
+  private readonly headRow;
+  private readonly insert;
+  private readonly page;
+  private readonly eventRows;
+  private readonly appendAtomically;
+
+  /** Uses a connection shared with other stores; `close` leaves it open. */
+  constructor(
+    private readonly db: SqliteDatabase,
+    options: SqliteLogStoreOptions = {},
+  ) {
+    this.pageSize = assertPageSize(options.pageSize ?? DEFAULT_PAGE_SIZE);
+    db.exec(SCHEMA);
+    this.headLink = db.prepare<[], ChainLink>("SELECT seq, hash FROM log_entries ORDER BY seq DESC LIMIT 1");
+    this.headRow = db.prepare<[], StoredRow>("SELECT seq, entry FROM log_entries ORDER BY seq DESC LIMIT 1");
+    this.insert = db.prepare<[{ seq: number; entry: string; eventId: string | null; hash: string }]>(
+      "INSERT INTO log_entries (seq, entry, event_id, hash) VALUES (@seq, @entry, @eventId, @hash)",
+    );
+    this.page = db.prepare<[number, number, number], StoredRow>(
+      "SELECT seq, entry FROM log_entries WHERE seq >= ? AND seq > ? ORDER BY seq LIMIT ?",
+    );
+    this.eventRows = db.prepare<[string], StoredRow>(
+      "SELECT seq, entry FROM log_entries WHERE event_id = ? ORDER BY seq",
+    );
+    this.appendAtomically = db.transaction((draft: LogDraft): LogEntry => {
+      const entry = nextEntry(this.headLink.get(), draft);
+      this.insert.run({ seq: entry.seq, entry: canonicalJson(entry), eventId: entry.eventId ?? null, hash: entry.hash });
+      return entry;
+    });
+  }
+
+  async append(draft: LogDraft): Promise<LogEntry> {
+    assertLoggable(draft);
+    return this.appendAtomically.immediate(draft);
+  }
+
+  /**
+   * Streams in pages (keyset on seq) rather than through one open cursor: better-sqlite3 refuses every write on a
+   * connection while a cursor is open, and a reader that awaits between entries would block appends sharing it.
+   */
+  async *read(options?: ReadOptions): AsyncIterable<LogEntry> {
+    const { fromSeq, limit } = readWindow(options);
+    let afterSeq = 0;
+    let remaining = limit;
+    while (remaining > 0) {
+      const rows = this.page.all(fromSeq, afterSeq, Math.min(this.pageSize, remaining));
+      for (const row of rows) yield parseStoredEntry(row.entry, row.seq);
+      const last = rows.at(-1);
+      if (!last || rows.length < this.pageSize) return;
+      afterSeq = last.seq;
+      remaining -= rows.length;
+    }
+  }
+
+  async head(): Promise<LogEntry | undefined> {
+    const row = this.headRow.get();
+    return row ? parseStoredEntry(row.entry, row.seq) : undefined;
+  }
+
+  async byEvent(eventId: string): Promise<LogEntry[]> {
+    return this.eventRows.all(eventId).map((row) => parseStoredEntry(row.entry, row.seq));
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsDatabase && this.db.open) this.db.close();
+  }
+}

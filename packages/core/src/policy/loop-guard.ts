@@ -1,0 +1,53 @@
+import type { EngineIdentity } from "../controls/contract";
+import type { ChangeEvent } from "../events/change-event";
+import type { Policy } from "./schema";
+
+/** Sent as the SDK's custom user agent by every engine client, so CloudTrail records of its calls carry it. */
+export const ENGINE_USER_AGENT = "hipaa-remediate";
+/** Put on resources the engine creates or changes. */
+export const ENGINE_TAG_KEY = "hipaa-remediate:managed";
+
+/** The engine's identity: the policy's principals plus any the deployment knows (e.g. its own Lambda role). */
+export function engineIdentity(policy: Pick<Policy, "engine">, extraPrincipals: readonly string[] = []): EngineIdentity {
+  return {
+    principals: [...new Set([...policy.engine.principals, ...extraPrincipals])],
+    userAgent: ENGINE_USER_AGENT,
+    tagKey: ENGINE_TAG_KEY,
+  };
+}
+
+const IAM_ARN = /^arn:([^:]+):(iam|sts)::([^:]*):(.+)$/;
+
+/**
+ * Reduces an IAM or STS principal ARN to the identity behind it: `role/<name>` for a role, whatever its path,
+ * and for any session of it (`assumed-role/<name>/<session>`, which drops the path); `user/<name>` for a user.
+ * Role and user names are unique within an account, so partition, account and name identify the principal.
+ */
+function principalKey(arn: string): string {
+  const parts = IAM_ARN.exec(arn);
+  if (!parts) return arn;
+  const [, partition, service, account, resource = ""] = parts;
+  const segments = resource.split("/");
+  const kind = segments[0];
+  if (service === "iam" && (kind === "role" || kind === "user") && segments.length >= 2) {
+    return `${partition}:${account}:${kind}/${segments[segments.length - 1]}`;
+  }
+  if (service === "sts" && kind === "assumed-role" && segments.length >= 3) {
+    return `${partition}:${account}:role/${segments[1]}`;
+  }
+  return arn;
+}
+
+/**
+ * The loop guard: true when the engine itself made the change, so remediating it would chase its own tail.
+ * Matches the actor ARN or the session issuer ARN against the engine's principals (a role ARN also matches every
+ * session of that role), or the engine's user agent inside the event's user agent. The user agent is set by the
+ * caller and can be imitated, so keep the principal list complete: it is the guard that cannot be spoofed.
+ */
+export function isEngineChange(event: ChangeEvent, identity: EngineIdentity): boolean {
+  const principals = new Set(identity.principals.map(principalKey));
+  const actorArns = [event.actor.arn, event.actor.issuerArn].filter((arn): arn is string => arn !== undefined && arn !== "");
+  if (actorArns.some((arn) => principals.has(principalKey(arn)))) return true;
+  const userAgent = event.actor.userAgent;
+  return identity.userAgent !== "" && userAgent !== undefined && userAgent.includes(identity.userAgent);
+}

@@ -1,0 +1,5 @@
+export * from "./proposal";
+export * from "./errors";
+export * from "./schema";
+export * from "./sqlite-store";
+export * from "./dynamodb-store";

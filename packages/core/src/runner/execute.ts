@@ -1,0 +1,92 @@
+import type { AnyControl, Finding, LiveContext, Plan } from "../controls/contract";
+import type { Decider } from "../log/entry";
+import { controlContext, type EngineDeps } from "./deps";
+import { errorFields, findingFields, planFields } from "./log-fields";
+import type { ExecutionOutcome } from "./outcome";
+
+export interface ExecutionRequest {
+  control: AnyControl;
+  plan: Plan;
+  finding: Finding;
+  proposalId?: string;
+  decidedBy?: Decider;
+}
+
+export class LiveStateUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LiveStateUnavailableError";
+  }
+}
+
+/**
+ * Carries out one plan: re-checks live state, applies, verifies, and logs each step. Shared by auto mode and
+ * by approvals, so an approved fix takes exactly the same path as an automatic one.
+ */
+export async function executePlan(request: ExecutionRequest, deps: EngineDeps): Promise<ExecutionOutcome> {
+  const { control, plan, finding } = request;
+  if (!deps.aws) throw new LiveStateUnavailableError("cannot apply a plan without AWS clients (offline mode)");
+  const ctx: LiveContext = { ...controlContext(control, deps), aws: deps.aws };
+  const common = {
+    ...findingFields(control, finding),
+    ...planFields(plan),
+    ...(request.proposalId ? { proposalId: request.proposalId } : {}),
+    ...(request.decidedBy ? { decidedBy: request.decidedBy } : {}),
+  };
+  const at = () => deps.now().toISOString();
+
+  // Events arrive late and out of order, and approvals can wait for hours: confirm the violation still holds.
+  try {
+    const verdicts = await control.detect({ resource: plan.resource }, ctx);
+    const stillViolating = verdicts.some((v) => v.kind === "violation" && v.finding.resource.arn === plan.resource.arn);
+    if (!stillViolating) {
+      const cleared = verdicts.find((v) => v.kind === "no-longer-applies");
+      const reason = cleared?.kind === "no-longer-applies" ? cleared.reason : "resource is compliant now";
+      await deps.log.append({ ...common, stage: "no-longer-applies", at: at(), reason });
+      return { status: "no-longer-applies", reason };
+    }
+  } catch (error) {
+    return fail("recheck", error);
+  }
+
+  let applied;
+  try {
+    applied = await control.apply(plan, ctx);
+  } catch (error) {
+    return fail("apply", error);
+  }
+  await deps.log.append({
+    ...common,
+    stage: "applied",
+    at: at(),
+    before: applied.before,
+    ...(applied.after ? { after: applied.after } : {}),
+  });
+
+  try {
+    const verified = await control.verify(plan, ctx);
+    if (!verified.ok) {
+      const message = verified.detail ?? "state read back does not match the plan";
+      await deps.log.append({
+        ...common,
+        stage: "failed",
+        at: at(),
+        reason: `verify: ${message}`,
+        after: verified.state,
+        error: { name: "VerificationFailed", message },
+      });
+      return { status: "failed", stage: "verify", error: { name: "VerificationFailed", message } };
+    }
+    await deps.log.append({ ...common, stage: "verified", at: at(), after: verified.state });
+    return { status: "verified", before: applied.before, after: verified.state };
+  } catch (error) {
+    return fail("verify", error);
+  }
+
+  async function fail(stage: "recheck" | "apply" | "verify", error: unknown): Promise<ExecutionOutcome> {
+    const details = errorFields(error);
+    deps.logger.error(`${control.id}: ${stage} failed for ${plan.resource.arn}`, { error: details });
+    await deps.log.append({ ...common, stage: "failed", at: at(), reason: `${stage} failed`, error: details });
+    return { status: "failed", stage, error: details };
+  }
+}

@@ -1,0 +1,289 @@
+import { randomUUID } from "node:crypto";
+import type { ChangeEvent } from "../events/change-event";
+import { eventRef } from "../events/change-event";
+import type { AnyControl, Finding, ResourceRef } from "../controls/contract";
+import type { ControlMatch } from "../controls/matcher";
+import { decide, isEngineChange } from "../policy";
+import type { Decision, DecisionMode } from "../policy/decision";
+import type { Proposal } from "../proposals/proposal";
+import { controlContext, type EngineDeps } from "./deps";
+import { executePlan } from "./execute";
+import { errorFields, findingFields, planFields, planHash, resourceFields } from "./log-fields";
+
+/** What happened to one finding; the CLI prints these and the summary counts them. */
+export interface FindingReport {
+  eventId: string;
+  eventName: string;
+  control: string;
+  category: string;
+  resource: string;
+  /** What the engine did: dry-run, approve, auto, exempt or suppressed. */
+  decision: DecisionMode;
+  reason: string;
+  summary: string;
+  confirmed: boolean;
+  /** For auto: verified, failed or no-longer-applies. For approve: proposed. For dry-run: would-remediate. */
+  outcome: string;
+  proposalId?: string;
+}
+
+export interface EventReport {
+  eventId: string;
+  status: "processed" | "ignored" | "unmatched";
+  reason?: string;
+  findings: FindingReport[];
+  /** Resources the event pointed at that were already compliant or gone. */
+  noLongerApplies: number;
+  /** (control, resource) pairs skipped because this event had already been processed for them. */
+  duplicates: number;
+  /** (control, resource) pairs whose handling failed; the error is in the log. */
+  failures: number;
+}
+
+/** Marker used in the idempotency store; the report is rebuilt from it on redelivery. */
+interface HandledResource {
+  findings: FindingReport[];
+  noLongerApplies: number;
+}
+
+/**
+ * The engine pipeline for one normalised event: loop guard, match, detect, decide, then dry-run, propose or
+ * apply. Every step is logged; an error in one control never stops the others.
+ */
+export async function processEvent(event: ChangeEvent, deps: EngineDeps): Promise<EventReport> {
+  const report: EventReport = { eventId: event.id, status: "processed", findings: [], noLongerApplies: 0, duplicates: 0, failures: 0 };
+  const matches = deps.index.match(event);
+  if (matches.length === 0) return { ...report, status: "unmatched", reason: `no control listens to ${event.source} ${event.name}` };
+
+  const at = () => deps.now().toISOString();
+  const actor = eventRef(event).actor;
+  if (isEngineChange(event, deps.identity)) {
+    const reason = "change made by the engine itself (loop guard)";
+    await deps.log.append({ stage: "ignored", at: at(), eventId: event.id, actor, source: event.origin, reason });
+    return { ...report, status: "ignored", reason };
+  }
+
+  await deps.log.append({
+    stage: "received",
+    at: at(),
+    eventId: event.id,
+    actor,
+    source: event.origin,
+    details: { eventSource: event.source, eventName: event.name, region: event.region, account: event.account },
+  });
+
+  for (const match of matches) {
+    let resources: ResourceRef[];
+    try {
+      resources = match.trigger.resources(event);
+    } catch (error) {
+      report.failures += 1;
+      await deps.log.append({
+        stage: "failed",
+        at: at(),
+        eventId: event.id,
+        actor,
+        control: match.control.id,
+        reason: "could not extract the resource from the event",
+        error: errorFields(error),
+      });
+      continue;
+    }
+    for (const resource of resources) {
+      const key = `${event.id}|${match.control.id}|${resource.arn}`;
+      try {
+        const guarded = await deps.guard.once<HandledResource>(key, () => handleResource(event, match, resource, deps));
+        if (guarded.replayed) {
+          report.duplicates += 1;
+          await deps.log.append({
+            stage: "ignored",
+            at: at(),
+            eventId: event.id,
+            actor,
+            control: match.control.id,
+            resource: resourceFields(resource),
+            reason: "already processed for this event (redelivery)",
+          });
+          continue;
+        }
+        report.findings.push(...guarded.result.findings);
+        report.noLongerApplies += guarded.result.noLongerApplies;
+      } catch (error) {
+        report.failures += 1;
+        deps.logger.error(`${match.control.id}: handling ${resource.arn} failed`, { error: errorFields(error) });
+        await deps.log.append({
+          stage: "failed",
+          at: at(),
+          eventId: event.id,
+          actor,
+          control: match.control.id,
+          hipaa: match.control.hipaa.sections,
+          resource: resourceFields(resource),
+          reason: "detection or handling failed",
+          error: errorFields(error),
+        });
+      }
+    }
+  }
+  return report;
+}
+
+async function handleResource(event: ChangeEvent, match: ControlMatch, resource: ResourceRef, deps: EngineDeps): Promise<HandledResource> {
+  const { control } = match;
+  const verdicts = await control.detect({ resource, event }, controlContext(control, deps));
+  const handled: HandledResource = { findings: [], noLongerApplies: 0 };
+  for (const verdict of verdicts) {
+    if (verdict.kind === "no-longer-applies") {
+      handled.noLongerApplies += 1;
+      await deps.log.append({
+        stage: "no-longer-applies",
+        at: deps.now().toISOString(),
+        eventId: event.id,
+        actor: eventRef(event).actor,
+        control: control.id,
+        hipaa: control.hipaa.sections,
+        resource: resourceFields(verdict.resource),
+        reason: verdict.reason,
+      });
+      continue;
+    }
+    handled.findings.push(await handleFinding(control, verdict.finding, deps));
+  }
+  return handled;
+}
+
+/** Decides and acts on one finding. Exported for the sweep, which has findings without events. */
+export async function handleFinding(control: AnyControl, finding: Finding, deps: EngineDeps): Promise<FindingReport> {
+  const at = () => deps.now().toISOString();
+  const common = findingFields(control, finding);
+  await deps.log.append({
+    ...common,
+    stage: "finding",
+    at: at(),
+    reason: finding.summary,
+    details: { evidence: finding.evidence, confirmed: finding.confirmed },
+  });
+
+  const decision = await decideWithLimits(control, finding, deps);
+  for (const expired of decision.expiredExemptions) {
+    await deps.log.append({
+      ...common,
+      stage: "exemption-expired",
+      at: at(),
+      reason: `exemption expired ${expired.expires}: ${expired.reason}`,
+      details: { exemption: { ...expired } },
+    });
+  }
+  await deps.log.append({ ...common, stage: "decision", at: at(), mode: decision.mode, reason: decision.reason });
+
+  const report: FindingReport = {
+    eventId: finding.event?.id ?? "sweep",
+    eventName: finding.event?.name ?? "Sweep",
+    control: control.id,
+    category: control.category,
+    resource: finding.resource.arn,
+    decision: decision.mode,
+    reason: decision.reason,
+    summary: finding.summary,
+    confirmed: finding.confirmed,
+    outcome: decision.mode,
+  };
+
+  switch (decision.mode) {
+    case "exempt": {
+      await deps.log.append({
+        ...common,
+        stage: "exempted",
+        at: at(),
+        reason: decision.reason,
+        ...(decision.exemption ? { details: { exemption: { ...decision.exemption } } } : {}),
+      });
+      return { ...report, outcome: "exempted" };
+    }
+    case "suppressed":
+      return { ...report, outcome: "suppressed" };
+    case "dry-run": {
+      const plan = control.plan(finding, controlContext(control, deps).options);
+      await deps.log.append({ ...common, ...planFields(plan), stage: "would-remediate", at: at(), reason: plan.summary });
+      return { ...report, outcome: plan.notifyOnly ? "would-notify" : "would-remediate" };
+    }
+    case "approve": {
+      const plan = control.plan(finding, controlContext(control, deps).options);
+      if (plan.notifyOnly) return { ...report, outcome: "notified" };
+      const pending = await pendingProposalFor(control, finding, deps);
+      if (pending) return { ...report, outcome: "already-proposed", proposalId: pending.id };
+      const proposal = await propose(control, finding, plan, deps);
+      return { ...report, outcome: "proposed", proposalId: proposal.id };
+    }
+    case "auto": {
+      const plan = control.plan(finding, controlContext(control, deps).options);
+      if (plan.notifyOnly) return { ...report, outcome: "notified" };
+      const outcome = await executePlan({ control, plan, finding }, deps);
+      return { ...report, outcome: outcome.status };
+    }
+  }
+}
+
+/** The policy decision, then the limits that need state: offline capping and the shared rate limit. */
+async function decideWithLimits(control: AnyControl, finding: Finding, deps: EngineDeps): Promise<Decision> {
+  const now = deps.now();
+  const autoFixesInWindow = await deps.rateLimiter.countInWindow(now);
+  const decision = decide({ finding, control, policy: await policyWithGrantedExemptions(deps), now, autoFixesInWindow });
+  if ((decision.mode === "auto" || decision.mode === "approve") && !deps.aws) {
+    return { ...decision, mode: "dry-run", reason: `${decision.reason}; offline (no AWS access): ${decision.mode} capped at dry-run` };
+  }
+  if (decision.mode === "auto" && !(await deps.rateLimiter.tryAcquire(now))) {
+    return { ...decision, mode: "approve", reason: `${decision.reason}; rate limit reached: turned into a proposal` };
+  }
+  return decision;
+}
+
+/** The policy plus the exemptions approvers granted (e.g. "Exempt for 30 days" in Slack). */
+async function policyWithGrantedExemptions(deps: EngineDeps): Promise<EngineDeps["policy"]> {
+  const granted = deps.exemptions ? await deps.exemptions.list() : [];
+  if (granted.length === 0) return deps.policy;
+  const exemptions = granted.map(({ resource, controls, reason, owner, expires }) => ({ resource, controls, reason, owner, expires }));
+  return { ...deps.policy, exemptions: [...deps.policy.exemptions, ...exemptions] };
+}
+
+/** One pending proposal per control and resource: a second event or a daily sweep must not pile up duplicates. */
+async function pendingProposalFor(control: AnyControl, finding: Finding, deps: EngineDeps): Promise<Proposal | undefined> {
+  const pending = await deps.proposals.listByStatus("pending");
+  return pending.find((p) => p.control === control.id && p.finding.resource.arn === finding.resource.arn);
+}
+
+async function propose(control: AnyControl, finding: Finding, plan: ReturnType<AnyControl["plan"]>, deps: EngineDeps): Promise<Proposal> {
+  const now = deps.now();
+  const expiryHours = deps.policy.proposals.expiryHours;
+  const proposal: Proposal = {
+    id: randomUUID(),
+    createdAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + expiryHours * 3_600_000).toISOString(),
+    status: "pending",
+    control: control.id,
+    finding,
+    plan,
+    planHash: planHash(plan),
+    ...(finding.event ? { eventId: finding.event.id } : {}),
+  };
+  await deps.proposals.create(proposal);
+  await deps.log.append({
+    ...findingFields(control, finding),
+    ...planFields(plan),
+    stage: "proposed",
+    at: now.toISOString(),
+    proposalId: proposal.id,
+    reason: plan.summary,
+    details: { expiresAt: proposal.expiresAt },
+  });
+  if (deps.notifier) {
+    try {
+      const slack = await deps.notifier.proposed(proposal);
+      if (slack) await deps.proposals.update(proposal.id, { slack });
+    } catch (error) {
+      // The proposal stands without the message: it is still listed by the CLI and the local page.
+      deps.logger.error(`could not post proposal ${proposal.id}`, { error: errorFields(error) });
+    }
+  }
+  return proposal;
+}

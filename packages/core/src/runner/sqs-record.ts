@@ -1,0 +1,66 @@
+import { parseSqsRecord } from "../events";
+import type { EngineDeps } from "./deps";
+import type { EventReport } from "./process-event";
+import { processEvent } from "./process-event";
+
+/**
+ * Thrown for a message that can never be processed. The batch reports it as failed, so SQS retries it and,
+ * after maxReceiveCount, moves it to the dead-letter queue, where it stays for a person to look at.
+ */
+export class RejectedMessageError extends Error {
+  constructor(
+    readonly messageId: string,
+    readonly reason: string,
+  ) {
+    super(`message ${messageId} rejected: ${reason}`);
+    this.name = "RejectedMessageError";
+  }
+}
+
+/** Thrown when part of an event's handling failed; the record is retried, and finished parts are not redone. */
+export class EventProcessingError extends Error {
+  constructor(
+    readonly eventId: string,
+    readonly failures: number,
+  ) {
+    super(`event ${eventId}: ${failures} control(s) failed; the message will be retried`);
+    this.name = "EventProcessingError";
+  }
+}
+
+export interface SqsRecordLike {
+  messageId: string;
+  body: string;
+  attributes?: { ApproximateReceiveCount?: string };
+}
+
+/** One SQS record through the pipeline: parse, then the same processing as every other input. */
+export async function handleSqsRecord(record: SqsRecordLike, deps: EngineDeps): Promise<EventReport | undefined> {
+  const at = deps.now().toISOString();
+  const result = parseSqsRecord(record);
+  switch (result.kind) {
+    case "rejected":
+      await deps.log.append({
+        stage: "rejected",
+        at,
+        source: result.source,
+        reason: result.reason,
+        details: { receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? "1") },
+      });
+      throw new RejectedMessageError(record.messageId, result.reason);
+    case "ignored":
+      await deps.log.append({
+        stage: "ignored",
+        at,
+        source: result.source,
+        reason: result.reason,
+        ...(result.eventId ? { eventId: result.eventId } : {}),
+      });
+      return undefined;
+    case "event": {
+      const report = await processEvent(result.event, deps);
+      if (report.failures > 0) throw new EventProcessingError(report.eventId, report.failures);
+      return report;
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
+import {
+  ControlIndex,
+  createAwsClients,
+  DynamoDbExemptionStore,
+  DynamoDbLogStore,
+  DynamoDbProposalStore,
+  DynamoDbRateLimiter,
+  engineIdentity,
+  loadPolicy,
+  powertoolsGuard,
+  SlackNotifier,
+  type EngineDeps,
+} from "@hipaa-remediate/core";
+import { controls } from "@hipaa-remediate/remediations";
+import { WebClient } from "@slack/web-api";
+import { once, powertoolsLogger, readOptionalSlackSecret, requiredEnv } from "./runtime";
+
+/**
+ * The engine's dependencies inside Lambda, from the environment the stack sets: DynamoDB for the log,
+ * proposals, idempotency and rate limits; the bundled policy; Slack when a bot token and channel are set.
+ */
+async function buildDeployedEngineDeps(): Promise<EngineDeps> {
+  const policy = await loadPolicy(process.env.POLICY_FILE, controls);
+  const dynamodb = new DynamoDBClient({});
+  // The role ARNs of every engine function, so a change made by any of them is never remediated again.
+  const principals = [process.env.ENGINE_ROLE_ARN, ...(process.env.ENGINE_PRINCIPAL_ARNS ?? "").split(",")].filter(
+    (arn): arn is string => Boolean(arn),
+  );
+  const identity = engineIdentity(policy, principals);
+  const logger = powertoolsLogger(process.env.POWERTOOLS_SERVICE_NAME ?? "hipaa-remediate-engine");
+  const proposals = new DynamoDbProposalStore(dynamodb, requiredEnv("PROPOSALS_TABLE"));
+  const botToken = await readOptionalSlackSecret("SLACK_BOT_TOKEN");
+  const channel = process.env.SLACK_CHANNEL ?? policy.slack.channel;
+  const homeRegion = process.env.HOME_REGION ?? process.env.AWS_REGION ?? "us-east-1";
+  return {
+    index: new ControlIndex(controls),
+    policy,
+    log: new DynamoDbLogStore({ client: dynamodb, tableName: requiredEnv("LOG_TABLE") }),
+    guard: powertoolsGuard(
+      new DynamoDBPersistenceLayer({ tableName: requiredEnv("IDEMPOTENCY_TABLE"), awsSdkV3Client: dynamodb }),
+    ),
+    rateLimiter: new DynamoDbRateLimiter({ client: dynamodb, tableName: requiredEnv("RATE_LIMIT_TABLE"), limits: policy.rateLimit }),
+    proposals,
+    ...(process.env.EXEMPTIONS_TABLE ? { exemptions: new DynamoDbExemptionStore(dynamodb, process.env.EXEMPTIONS_TABLE) } : {}),
+    ...(botToken && channel
+      ? { notifier: new SlackNotifier(new WebClient(botToken), { channel, describeControl: (id) => controls.find((c) => c.id === id) }) }
+      : {}),
+    aws: createAwsClients({ userAgent: identity.userAgent }),
+    now: () => new Date(),
+    logger,
+    identity,
+    regions: (process.env.SWEEP_REGIONS ?? homeRegion).split(",").filter(Boolean),
+  };
+}
+
+export const deployedEngineDeps = once(buildDeployedEngineDeps);

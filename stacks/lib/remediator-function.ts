@@ -1,0 +1,65 @@
+import type { Duration } from "aws-cdk-lib";
+import type * as sqs from "aws-cdk-lib/aws-sqs";
+import { controls } from "@hipaa-remediate/remediations";
+import { use, type StackContext } from "sst/constructs";
+import { AuditLog } from "../AuditLog";
+import { State } from "../State";
+import { useDeployedPolicy, useDeployment } from "./deployment";
+import { serviceFunction, type ServiceFunction } from "./functions";
+import { consumeAccess } from "./queues";
+import { remediatorEnvironment, remediatorRoleName, remediatorStatements, type RemediatorPurpose } from "./remediator";
+
+export interface RemediatorFunctionProps {
+  purpose: RemediatorPurpose;
+  handler: string;
+  description: string;
+  timeout: Duration;
+  /** Added to the environment every remediator gets. */
+  environment?: Record<string, string>;
+  /** A queue the function consumes in batches, reporting failed records one by one. */
+  consumes?: { queue: sqs.IQueue; batchSize: number; maxConcurrency?: number };
+}
+
+/**
+ * A function that detects and fixes (engine, sweep, approval worker): the controls' permissions, the engine's
+ * tables, the Slack bot token, the bundled policy, and a fixed role name the loop guard knows.
+ */
+export function remediatorFunction({ app, stack }: StackContext, id: string, props: RemediatorFunctionProps): ServiceFunction {
+  const { settings } = useDeployment(app);
+  const policy = useDeployedPolicy(app);
+  const { log } = use(AuditLog);
+  const { proposals, exemptions, idempotency, rateLimit, slackBotToken } = use(State);
+  const tables = { log, proposals, exemptions, idempotency, rateLimit };
+  const consumes = props.consumes;
+  const remediator = serviceFunction(stack, id, {
+    handler: props.handler,
+    description: props.description,
+    timeout: props.timeout,
+    memorySize: 1024,
+    roleName: remediatorRoleName(app, props.purpose),
+    environment: {
+      ...remediatorEnvironment({
+        scope: stack,
+        app,
+        purpose: props.purpose,
+        tables,
+        homeRegion: settings.homeRegion,
+        slackChannel: policy.policy.slack.channel,
+        policyEnvironment: policy.environment,
+      }),
+      ...props.environment,
+    },
+    statements: [...remediatorStatements(tables, controls), ...(consumes ? [consumeAccess(`Consume${id}Queue`, consumes.queue)] : [])],
+    secrets: [slackBotToken],
+    copyFiles: policy.copyFiles,
+  });
+  if (consumes) {
+    remediator.fn.addEventSourceMapping(`${id}QueueSource`, {
+      eventSourceArn: consumes.queue.queueArn,
+      batchSize: consumes.batchSize,
+      reportBatchItemFailures: true,
+      ...(consumes.maxConcurrency ? { maxConcurrency: consumes.maxConcurrency } : {}),
+    });
+  }
+  return remediator;
+}

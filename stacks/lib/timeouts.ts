@@ -1,0 +1,12 @@
+import { Duration } from "aws-cdk-lib";
+
+/**
+ * Function timeouts that queues depend on: each queue's visibility timeout is derived from its consumer's timeout,
+ * so both sides read them from here.
+ */
+export const ENGINE_TIMEOUT = Duration.minutes(2);
+export const APPROVAL_WORKER_TIMEOUT = Duration.minutes(2);
+/** Slack wants the HTTP answer within 3 seconds; the margin covers a cold start. */
+export const SLACK_INTERACTIVITY_TIMEOUT = Duration.seconds(10);
+/** A full-account sweep lists every resource of every control; Lambda's maximum. */
+export const SWEEP_TIMEOUT = Duration.minutes(15);

@@ -1,0 +1,488 @@
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { Match, type Template } from "aws-cdk-lib/assertions";
+import { CLOUDTRAIL_DETAIL_TYPE, LOG_BY_EVENT_INDEX, LOG_TABLE_KEYS, PolicyError, parsePolicy } from "@hipaa-remediate/core";
+import { controls } from "@hipaa-remediate/remediations";
+import type { SSTConfig } from "sst";
+import { App } from "sst/constructs";
+import { initProject, useProject } from "sst/project.js";
+import { load } from "sst/stacks/build.js";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_FACTOR } from "../../stacks/lib/queues";
+import { SettingsError } from "../../stacks/lib/settings";
+import { APP_NAME, buildApp, synthesise, TEST_ACCOUNT, type Synthesised } from "./synth";
+import {
+  actionsOf,
+  functionByHandler,
+  identityStatements,
+  projectFunctions,
+  props,
+  resourcePolicyStatements,
+  resources,
+  resourcesOf,
+  roleStatements,
+  type Statement,
+} from "./template-queries";
+
+const HANDLERS = {
+  engine: "packages/functions/src/engine.handler",
+  sweep: "packages/functions/src/sweep.handler",
+  interactivity: "packages/functions/src/slack-interactivity.handler",
+  worker: "packages/functions/src/approval-worker.handler",
+} as const;
+
+const HOME_STACKS = ["AuditLog", "State", "Ingestion", "Engine", "Approvals", "Sweep"];
+const SLACK_CHANNEL = "C0123456789";
+
+/** The registry's triggers, straight from the controls: what the rules must match, no more and no less. */
+const expectedTriggers = new Set(controls.flatMap((control) => control.triggers.map((t) => `${t.source} ${t.name}`)));
+const globalSources = new Set(["iam.amazonaws.com", "sts.amazonaws.com", "cloudfront.amazonaws.com", "route53.amazonaws.com", "organizations.amazonaws.com"]);
+
+interface EventPattern {
+  source: string[];
+  "detail-type": string[];
+  detail: { eventSource: string[]; eventName: string[] };
+}
+
+interface RuleProps {
+  EventPattern?: EventPattern;
+  ScheduleExpression?: string;
+  Targets: { Arn: unknown; RoleArn?: unknown; DeadLetterConfig?: { Arn: unknown } }[];
+}
+
+function rules(template: Template): RuleProps[] {
+  return resources(template, "AWS::Events::Rule").map(([, rule]) => props<RuleProps>(rule));
+}
+
+function triggerPairs(patterns: EventPattern[]): string[] {
+  return patterns.flatMap((p) => p.detail.eventSource.flatMap((source) => p.detail.eventName.map((name) => `${source} ${name}`)));
+}
+
+function declaredActions(): string[] {
+  return controls.flatMap((c) => [...c.permissions.detect, ...c.permissions.apply, ...c.permissions.rollback]);
+}
+
+function allowedActions(statements: Statement[]): Set<string> {
+  return new Set(statements.filter((s) => s.Effect === "Allow").flatMap((s) => actionsOf(s).map((a) => a.toLowerCase())));
+}
+
+function everyTemplate(synth: Synthesised): [string, Template][] {
+  return synth.stackIds.map((id) => [id, synth.template(id)]);
+}
+
+const INVALID_POLICY = ["defaultMode: autoo", "rateLimit:", "  maxAutoFixes: -1", ""].join("\n");
+
+function thrown(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected the call to throw");
+}
+
+// One file synthesises every app: SST's App rewrites .sst/types on construction, so apps built by parallel
+// test files could race on it.
+let policyDir: string;
+let home: Synthesised;
+
+beforeAll(async () => {
+  policyDir = mkdtempSync(join(tmpdir(), "hipaa-infra-policy-"));
+  const policyFile = join(policyDir, "policy.yaml");
+  writeFileSync(policyFile, `defaultMode: approve\nslack:\n  channel: ${SLACK_CHANNEL}\n`);
+  home = await synthesise({ stage: "infra-use1", region: "us-east-1", settings: { policyFile } });
+});
+
+afterAll(() => {
+  rmSync(policyDir, { recursive: true, force: true });
+});
+
+describe("the registry under test", () => {
+  // Guards against vacuous passes below: the headline controls include a regional and a global-service trigger.
+  it("has triggers and permissions, including a global service's trigger", () => {
+    expect(expectedTriggers.size).toBeGreaterThan(0);
+    expect(declaredActions().length).toBeGreaterThan(0);
+    expect([...expectedTriggers].some((pair) => globalSources.has(pair.split(" ")[0] ?? ""))).toBe(true);
+  });
+});
+
+describe("home region us-east-1", () => {
+  it("holds the home stacks and no forwarder", () => {
+    expect(home.stackIds.sort()).toEqual([...HOME_STACKS].sort());
+  });
+
+  it("routes exactly the registry's triggers, as CloudTrail patterns, to the engine queue", () => {
+    const ingestion = home.template("Ingestion");
+    const found = rules(ingestion);
+    const patterns = found.map((rule) => rule.EventPattern).filter((p): p is EventPattern => p !== undefined);
+    expect(patterns).toHaveLength(found.length);
+    expect(triggerPairs(patterns).sort()).toEqual([...expectedTriggers].sort());
+    for (const pattern of patterns) {
+      expect(pattern["detail-type"]).toEqual([CLOUDTRAIL_DETAIL_TYPE]);
+      expect(pattern.detail.eventSource).toHaveLength(1);
+      expect(pattern.source).toEqual([`aws.${pattern.detail.eventSource[0]?.split(".")[0]}`]);
+    }
+    const [queueId] = resources(ingestion, "AWS::SQS::Queue").find(([, q]) => props<{ RedrivePolicy?: unknown }>(q).RedrivePolicy) ?? [];
+    for (const rule of found) expect(rule.Targets).toEqual([expect.objectContaining({ Arn: { "Fn::GetAtt": [queueId, "Arn"] } })]);
+  });
+
+  it("lets EventBridge send to the engine queue only from these rules", () => {
+    const ingestion = home.template("Ingestion");
+    const ruleIds = resources(ingestion, "AWS::Events::Rule").map(([id]) => id);
+    const sends = resourcePolicyStatements(ingestion)
+      .map(({ statement }) => statement)
+      .filter((s) => s.Effect === "Allow" && actionsOf(s).includes("sqs:SendMessage"));
+    const sourceArns = sends.flatMap((s) => {
+      const condition = s.Condition?.ArnEquals?.["aws:SourceArn"];
+      return condition === undefined ? [] : [condition];
+    });
+    expect(sends.every((s) => JSON.stringify(s.Principal).includes("events.amazonaws.com"))).toBe(true);
+    expect(sourceArns).toEqual(expect.arrayContaining(ruleIds.map((id) => ({ "Fn::GetAtt": [id, "Arn"] }))));
+    expect(sends.every((s) => s.Condition !== undefined)).toBe(true);
+  });
+
+  it("dead-letters engine messages after repeated failures and alarms on the first one", () => {
+    const ingestion = home.template("Ingestion");
+    const engineTimeout = functionByHandler(home.template("Engine"), HANDLERS.engine).fn.Timeout ?? 0;
+    const queues = resources(ingestion, "AWS::SQS::Queue");
+    const main = queues.find(([, q]) => props<{ RedrivePolicy?: unknown }>(q).RedrivePolicy !== undefined);
+    expect(main).toBeDefined();
+    const [, queue] = main ?? [];
+    const { RedrivePolicy, VisibilityTimeout } = props<{
+      RedrivePolicy: { deadLetterTargetArn: { "Fn::GetAtt": [string, string] }; maxReceiveCount: number };
+      VisibilityTimeout: number;
+    }>(queue ?? { Type: "" });
+    expect(RedrivePolicy.maxReceiveCount).toBe(MAX_RECEIVE_COUNT);
+    expect(VisibilityTimeout).toBeGreaterThanOrEqual(VISIBILITY_TIMEOUT_FACTOR * engineTimeout);
+    const deadLetterId = RedrivePolicy.deadLetterTargetArn["Fn::GetAtt"][0];
+    ingestion.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "ApproximateNumberOfMessagesVisible",
+      Namespace: "AWS/SQS",
+      Threshold: 0,
+      ComparisonOperator: "GreaterThanThreshold",
+      Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": [deadLetterId, "QueueName"] } }],
+    });
+  });
+
+  it("encrypts every queue and refuses every request without TLS", () => {
+    for (const [stackId, template] of everyTemplate(home)) {
+      const queues = resources(template, "AWS::SQS::Queue");
+      for (const [queueId, queue] of queues) {
+        expect(props<{ SqsManagedSseEnabled?: boolean }>(queue).SqsManagedSseEnabled, `${stackId}/${queueId}`).toBe(true);
+        template.hasResourceProperties("AWS::SQS::QueuePolicy", {
+          Queues: Match.arrayWith([{ Ref: queueId }]),
+          PolicyDocument: {
+            Statement: Match.arrayWith([
+              Match.objectLike({
+                Effect: "Deny",
+                Action: "sqs:*",
+                Principal: { AWS: "*" },
+                Condition: { Bool: { "aws:SecureTransport": "false" } },
+              }),
+            ]),
+          },
+        });
+      }
+    }
+  });
+
+  it("has the engine and the approval worker report failed records one by one", () => {
+    const engine = home.template("Engine");
+    engine.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      FunctionName: { Ref: functionByHandler(engine, HANDLERS.engine).id },
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      BatchSize: 10,
+    });
+    const approvals = home.template("Approvals");
+    approvals.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      FunctionName: { Ref: functionByHandler(approvals, HANDLERS.worker).id },
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+    });
+  });
+
+  it("runs every function on Node.js 20 and arm64", () => {
+    const functions = everyTemplate(home).flatMap(([, template]) => projectFunctions(template));
+    expect(functions.map(([, fn]) => fn.Handler).sort()).toEqual(Object.values(HANDLERS).sort());
+    for (const [, fn] of functions) {
+      expect(fn.Runtime).toBe("nodejs20.x");
+      expect(fn.Architectures).toEqual(["arm64"]);
+    }
+  });
+
+  it("grants no wildcard action anywhere: identity policies, and every Allow in resource policies", () => {
+    for (const [stackId, template] of everyTemplate(home)) {
+      for (const { where, statement } of identityStatements(template)) {
+        for (const action of actionsOf(statement)) expect(action, `${stackId}/${where}`).not.toContain("*");
+      }
+      for (const { where, statement } of resourcePolicyStatements(template).filter(({ statement: s }) => s.Effect === "Allow")) {
+        for (const action of actionsOf(statement)) expect(action, `${stackId}/${where}`).not.toContain("*");
+      }
+    }
+  });
+
+  it.each([
+    ["Engine", HANDLERS.engine],
+    ["Sweep", HANDLERS.sweep],
+    ["Approvals", HANDLERS.worker],
+  ])("gives the %s role every permission the controls declare", (stackId, handler) => {
+    const template = home.template(stackId);
+    const granted = allowedActions(roleStatements(template, functionByHandler(template, handler).roleId));
+    for (const action of declaredActions()) expect(granted, action).toContain(action.toLowerCase());
+  });
+
+  it("scopes table, queue and secret access to their ARNs", () => {
+    const engine = home.template("Engine");
+    const statements = roleStatements(engine, functionByHandler(engine, HANDLERS.engine).roleId);
+    const scoped = statements.filter((s) => actionsOf(s).some((a) => /^(dynamodb|sqs|ssm|logs):/.test(a)));
+    expect(scoped.length).toBeGreaterThan(0);
+    for (const statement of scoped) expect(resourcesOf(statement), JSON.stringify(statement)).not.toContain("*");
+    const logAccess = statements.find((s) => s.Sid === "AppendToLog");
+    expect(logAccess && actionsOf(logAccess).sort()).toEqual(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]);
+    const queueAccess = statements.find((s) => s.Sid === "ConsumeEngineFunctionQueue");
+    expect(queueAccess && actionsOf(queueAccess).sort()).toEqual(
+      ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"].sort(),
+    );
+    const secrets = statements.filter((s) => actionsOf(s).includes("ssm:GetParameters"));
+    expect(secrets).toHaveLength(1);
+    expect(JSON.stringify(resourcesOf(secrets[0] ?? { Effect: "Allow", Action: [] }))).toContain("/Secret/SLACK_BOT_TOKEN/value");
+  });
+
+  it("lets the Slack endpoint only log, read its signing secret and queue approvals", () => {
+    const approvals = home.template("Approvals");
+    const statements = roleStatements(approvals, functionByHandler(approvals, HANDLERS.interactivity).roleId);
+    const actions = [...allowedActions(statements)].sort();
+    expect(actions).toEqual(
+      ["dynamodb:getitem", "dynamodb:putitem", "dynamodb:query", "logs:createlogstream", "logs:putlogevents", "sqs:sendmessage", "ssm:getparameters"]
+        .concat(["xray:puttelemetryrecords", "xray:puttracesegments"])
+        .sort(),
+    );
+    const secrets = statements.filter((s) => actionsOf(s).includes("ssm:GetParameters"));
+    expect(JSON.stringify(secrets)).toContain("/Secret/SLACK_SIGNING_SECRET/value");
+    expect(JSON.stringify(secrets)).not.toContain("SLACK_BOT_TOKEN");
+  });
+
+  it("serves Slack interactivity on POST /slack/interactivity", () => {
+    const approvals = home.template("Approvals");
+    approvals.hasResourceProperties("AWS::ApiGatewayV2::Route", { RouteKey: "POST /slack/interactivity" });
+    approvals.hasResourceProperties("AWS::ApiGatewayV2::Integration", {
+      IntegrationUri: { "Fn::GetAtt": [functionByHandler(approvals, HANDLERS.interactivity).id, "Arn"] },
+      PayloadFormatVersion: "2.0",
+    });
+    approvals.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
+      DefaultRouteSettings: Match.objectLike({ ThrottlingBurstLimit: 50, ThrottlingRateLimit: 20 }),
+    });
+    expect(resources(approvals, "AWS::ApiGatewayV2::Api").map(([, api]) => props<{ CorsConfiguration?: unknown }>(api).CorsConfiguration)).toEqual([
+      undefined,
+    ]);
+    expect(Object.keys(approvals.findOutputs("SlackInteractivityUrl"))).toHaveLength(1);
+  });
+
+  it("keeps the audit log with PITR, deletion protection and the log store's key schema", () => {
+    home.template("AuditLog").hasResourceProperties("AWS::DynamoDB::Table", {
+      BillingMode: "PAY_PER_REQUEST",
+      DeletionProtectionEnabled: true,
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      KeySchema: [
+        { AttributeName: LOG_TABLE_KEYS.partitionKey.name, KeyType: "HASH" },
+        { AttributeName: LOG_TABLE_KEYS.sortKey.name, KeyType: "RANGE" },
+      ],
+      GlobalSecondaryIndexes: [
+        Match.objectLike({
+          IndexName: LOG_BY_EVENT_INDEX.indexName,
+          KeySchema: [
+            { AttributeName: LOG_BY_EVENT_INDEX.partitionKey.name, KeyType: "HASH" },
+            { AttributeName: LOG_BY_EVENT_INDEX.sortKey.name, KeyType: "RANGE" },
+          ],
+        }),
+      ],
+    });
+    home.template("AuditLog").hasResource("AWS::DynamoDB::Table", { DeletionPolicy: "Retain" });
+  });
+
+  it("turns on point-in-time recovery for every table", () => {
+    const tables = everyTemplate(home).flatMap(([, template]) => resources(template, "AWS::DynamoDB::Table"));
+    expect(tables).toHaveLength(5);
+    for (const [, table] of tables) {
+      expect(props<{ PointInTimeRecoverySpecification: unknown }>(table).PointInTimeRecoverySpecification).toEqual({
+        PointInTimeRecoveryEnabled: true,
+      });
+    }
+  });
+
+  it("sweeps on the default schedule", () => {
+    const schedules = rules(home.template("Sweep")).map((rule) => rule.ScheduleExpression);
+    expect(schedules).toEqual(["rate(1 day)"]);
+  });
+
+  it("hands the engine its tables, its own role ARN, the policy file and the Slack channel", () => {
+    const engine = home.template("Engine");
+    const { fn, roleId } = functionByHandler(engine, HANDLERS.engine);
+    const variables = fn.Environment?.Variables ?? {};
+    expect(Object.keys(variables)).toEqual(
+      expect.arrayContaining([
+        "POLICY_FILE",
+        "LOG_TABLE",
+        "PROPOSALS_TABLE",
+        "EXEMPTIONS_TABLE",
+        "IDEMPOTENCY_TABLE",
+        "RATE_LIMIT_TABLE",
+        "ENGINE_ROLE_ARN",
+        "ENGINE_PRINCIPAL_ARNS",
+      ]),
+    );
+    expect(variables.POLICY_FILE).toBe("/var/task/policy.yaml");
+    expect(variables.SLACK_CHANNEL).toBe(SLACK_CHANNEL);
+    const roleName = props<{ RoleName: string }>(resources(engine, "AWS::IAM::Role").find(([id]) => id === roleId)?.[1] ?? { Type: "" }).RoleName;
+    expect(roleName).toBe("infra-use1-hipaa-remediate-engine");
+    expect(JSON.stringify(variables.ENGINE_ROLE_ARN)).toContain(`:role/${roleName}`);
+    for (const purpose of ["engine", "sweep", "approval-worker"]) {
+      expect(JSON.stringify(variables.ENGINE_PRINCIPAL_ARNS)).toContain(`:role/infra-use1-hipaa-remediate-${purpose}`);
+    }
+  });
+
+  it("bundles each handler at synth as minified ESM with the policy file beside it", () => {
+    const fn = home.stack("Engine").node.findChild("EngineFunction");
+    const artifact = join(useProject().paths.artifacts, fn.node.addr);
+    const files = readdirSync(join(artifact, "packages", "functions", "src"));
+    expect(files).toContain("engine.mjs");
+    expect(files.some((file) => file.endsWith(".map"))).toBe(false);
+    const bundle = readFileSync(join(artifact, "packages", "functions", "src", "engine.mjs"), "utf8");
+    expect(bundle).toContain("topLevelCreateRequire");
+    expect(existsSync(join(artifact, "policy.yaml"))).toBe(true);
+    expect(readFileSync(join(artifact, "policy.yaml"), "utf8")).toContain(SLACK_CHANNEL);
+  });
+
+  it("exports the interactivity URL, table names and queue URLs", () => {
+    const outputs = (stackId: string) => Object.keys(home.template(stackId).findOutputs("*"));
+    expect(outputs("AuditLog")).toContain("LogTableName");
+    expect(outputs("State")).toEqual(
+      expect.arrayContaining(["ProposalsTableName", "ExemptionsTableName", "IdempotencyTableName", "RateLimitTableName"]),
+    );
+    expect(outputs("Ingestion")).toEqual(expect.arrayContaining(["EngineQueueUrl", "EngineDeadLetterQueueUrl"]));
+    expect(outputs("Approvals")).toEqual(expect.arrayContaining(["SlackInteractivityUrl", "ApprovalsQueueUrl"]));
+  });
+});
+
+describe("home region eu-west-1", () => {
+  let homeEu: Synthesised;
+  let forwarder: Synthesised;
+
+  beforeAll(async () => {
+    homeEu = await synthesise({ stage: "infra-euw1", region: "eu-west-1", settings: { sweepSchedule: "cron(0 3 * * ? *)" } });
+    forwarder = await synthesise({ stage: "infra-euw1", region: "us-east-1", settings: { homeRegion: "eu-west-1" } });
+  });
+
+  it("deploys the engine at home and only the forwarder in us-east-1", () => {
+    expect(homeEu.stackIds.sort()).toEqual([...HOME_STACKS].sort());
+    expect(forwarder.stackIds).toEqual(["GlobalEvents"]);
+    expect(forwarder.stack("GlobalEvents").region).toBe("us-east-1");
+  });
+
+  it("still matches global services' triggers at home, where forwarded events arrive", () => {
+    const patterns = rules(homeEu.template("Ingestion")).flatMap((rule) => (rule.EventPattern ? [rule.EventPattern] : []));
+    expect(triggerPairs(patterns).sort()).toEqual([...expectedTriggers].sort());
+  });
+
+  it("forwards exactly the global services' triggers to the home region's default bus", () => {
+    const template = forwarder.template("GlobalEvents");
+    const found = rules(template);
+    const expectedGlobal = [...expectedTriggers].filter((pair) => globalSources.has(pair.split(" ")[0] ?? "")).sort();
+    const patterns = found.flatMap((rule) => (rule.EventPattern ? [rule.EventPattern] : []));
+    expect(triggerPairs(patterns).sort()).toEqual(expectedGlobal);
+    const homeBus = { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, `:events:eu-west-1:${TEST_ACCOUNT}:event-bus/default`]] };
+    for (const rule of found) {
+      expect(rule.Targets).toHaveLength(1);
+      expect(rule.Targets[0]?.Arn).toEqual(homeBus);
+      expect(rule.Targets[0]?.RoleArn).toBeDefined();
+      expect(rule.Targets[0]?.DeadLetterConfig).toBeDefined();
+    }
+    const [roleId = ""] =
+      resources(template, "AWS::IAM::Role").find(([, role]) => JSON.stringify(role).includes("events.amazonaws.com")) ?? [];
+    expect(new Set(found.map((rule) => JSON.stringify(rule.Targets[0]?.RoleArn)))).toEqual(new Set([JSON.stringify({ "Fn::GetAtt": [roleId, "Arn"] })]));
+    template.hasResourceProperties("AWS::IAM::Role", {
+      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: "events.amazonaws.com" } })] },
+    });
+    const statements = roleStatements(template, roleId);
+    expect(statements.length).toBeGreaterThan(0);
+    for (const statement of statements) {
+      expect(statement).toMatchObject({ Effect: "Allow", Action: "events:PutEvents", Resource: homeBus });
+    }
+  });
+
+  it("has a forwarder with no wildcard actions and a TLS-only, encrypted dead-letter queue", () => {
+    const template = forwarder.template("GlobalEvents");
+    for (const { statement } of identityStatements(template)) for (const action of actionsOf(statement)) expect(action).not.toContain("*");
+    const [[queueId, queue] = ["", { Type: "" }]] = resources(template, "AWS::SQS::Queue");
+    expect(props<{ SqsManagedSseEnabled?: boolean }>(queue).SqsManagedSseEnabled).toBe(true);
+    template.hasResourceProperties("AWS::SQS::QueuePolicy", {
+      Queues: [{ Ref: queueId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } })]),
+      },
+    });
+  });
+
+  it("sweeps on the configured schedule", () => {
+    expect(rules(homeEu.template("Sweep")).map((rule) => rule.ScheduleExpression)).toEqual(["cron(0 3 * * ? *)"]);
+  });
+
+  it("uses the built-in default policy when no policy file is given", () => {
+    const { fn } = functionByHandler(homeEu.template("Engine"), HANDLERS.engine);
+    expect(fn.Environment?.Variables).not.toHaveProperty("POLICY_FILE");
+    expect(fn.Environment?.Variables).toHaveProperty("HOME_REGION", "eu-west-1");
+  });
+});
+
+/** These fail in registerStacks, before any stack or bundle exists, so they need no full synth. */
+describe("synth refuses", () => {
+  it("an invalid policy, with the policy parser's own message naming each field", async () => {
+    const policyFile = join(policyDir, "invalid-policy.yaml");
+    writeFileSync(policyFile, INVALID_POLICY);
+
+    const failure = buildApp({ stage: "infra-badpolicy", region: "us-east-1", settings: { policyFile } });
+
+    await expect(failure).rejects.toBeInstanceOf(PolicyError);
+    const error = await failure.catch((caught: unknown) => caught);
+    const expected = thrown(() => parsePolicy(INVALID_POLICY, relative(useProject().paths.root, policyFile), controls));
+    expect(expected).toBeInstanceOf(PolicyError);
+    expect((error as PolicyError).message).toBe((expected as PolicyError).message);
+    expect((error as PolicyError).message).toContain("defaultMode");
+    expect((error as PolicyError).message).toContain("rateLimit.maxAutoFixes");
+  });
+
+  it("an app region that is neither home nor us-east-1", async () => {
+    await expect(buildApp({ stage: "infra-wrongregion", region: "ap-southeast-2", settings: { homeRegion: "eu-west-1" } })).rejects.toThrow(
+      new SettingsError(
+        "The app region ap-southeast-2 is neither the home region (eu-west-1) nor us-east-1, where global services' events are " +
+          "forwarded from. Deploy with --region eu-west-1 or --region us-east-1",
+      ),
+    );
+  });
+});
+
+/** sst.config.ts itself, bundled and evaluated the way `sst build` does (SST's own loader), minus the AWS calls. */
+describe("sst.config.ts", () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  async function stackIdsFromConfig(stage: string, region: string): Promise<string[]> {
+    await initProject({ stage, region });
+    const [, config]: readonly [unknown, SSTConfig] = await load(useProject().paths.config, false);
+    const app = new App({ mode: "deploy", stage, name: (await config.config({})).name, region, account: TEST_ACCOUNT });
+    await config.stacks(app);
+    return app.node.children.map((child) => child.node.id.replace(`${stage}-${APP_NAME}-`, ""));
+  }
+
+  it("builds the home stacks in the app region by default", async () => {
+    vi.stubEnv("HIPAA_HOME_REGION", "");
+    vi.stubEnv("HIPAA_POLICY_FILE", "");
+    expect(await stackIdsFromConfig("infra-config-home", "eu-west-1")).toEqual(HOME_STACKS);
+  });
+
+  it("builds only the forwarder in us-east-1 when HIPAA_HOME_REGION is elsewhere", async () => {
+    vi.stubEnv("HIPAA_HOME_REGION", "eu-west-1");
+    expect(await stackIdsFromConfig("infra-config-fwd", "us-east-1")).toEqual(["GlobalEvents"]);
+  });
+});

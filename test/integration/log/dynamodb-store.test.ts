@@ -1,0 +1,164 @@
+import { DeleteTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  canonicalJson,
+  createLogTable,
+  DynamoDbLogStore,
+  LOG_BY_EVENT_INDEX,
+  LOG_TABLE_KEYS,
+  verifyChain,
+  type LogEntry,
+} from "@hipaa-remediate/core";
+import { appendSamples, collect, sampleLogDraft } from "../../support/log-drafts";
+import { describeLogStoreContract } from "../../support/log-store-contract";
+import { useMoto } from "../../support/moto";
+
+const moto = useMoto();
+
+let tables = 0;
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+/** A fresh table and a client of its own, removed after the test. */
+async function freshTable(): Promise<{ client: DynamoDBClient; tableName: string }> {
+  const client = new DynamoDBClient(moto.config);
+  tables += 1;
+  const tableName = `remediation-log-${tables}`;
+  await createLogTable(client, tableName);
+  cleanups.push(async () => {
+    await client.send(new DeleteTableCommand({ TableName: tableName }));
+    client.destroy();
+  });
+  return { client, tableName };
+}
+
+describeLogStoreContract("DynamoDbLogStore", async () => {
+  const { client, tableName } = await freshTable();
+  const store = new DynamoDbLogStore({ client, tableName, pageSize: 7 });
+  return { store, cleanup: () => store.close() };
+});
+
+describe("DynamoDbLogStore", () => {
+  it("creates the table the stack declares: chain/seq keys and the byEvent index", async () => {
+    const { client, tableName } = await freshTable();
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    expect(Table?.KeySchema).toEqual([
+      { AttributeName: LOG_TABLE_KEYS.partitionKey.name, KeyType: "HASH" },
+      { AttributeName: LOG_TABLE_KEYS.sortKey.name, KeyType: "RANGE" },
+    ]);
+    expect(Table?.BillingModeSummary?.BillingMode).toBe("PAY_PER_REQUEST");
+    expect(Table?.GlobalSecondaryIndexes?.map((index) => [index.IndexName, index.KeySchema])).toEqual([
+      [
+        LOG_BY_EVENT_INDEX.indexName,
+        [
+          { AttributeName: "eventId", KeyType: "HASH" },
+          { AttributeName: "seq", KeyType: "RANGE" },
+        ],
+      ],
+    ]);
+  });
+
+  it("keeps one valid chain when independent stores with their own clients append at once", async () => {
+    const { tableName } = await freshTable();
+    const appenders = Array.from({ length: 5 }, (_, i) => {
+      // Separate clients stand for separate Lambda invocations: nothing is shared but the table.
+      const client = new DynamoDBClient(moto.config);
+      cleanups.push(async () => client.destroy());
+      return { id: i + 1, store: new DynamoDbLogStore({ client, tableName }) };
+    });
+    const appended: LogEntry[][] = await Promise.all(
+      appenders.map(({ id, store }) =>
+        Promise.all(
+          Array.from({ length: 20 }, (_, n) => store.append(sampleLogDraft(n + 1, { eventId: `lambda-${id}-${n + 1}` }))),
+        ),
+      ),
+    );
+
+    const reader = appenders[0]?.store;
+    if (!reader) throw new Error("no appenders");
+    expect(await verifyChain(reader.read())).toMatchObject({ ok: true, checked: 100, head: { seq: 100 } });
+    const stored = await collect(reader.read());
+    expect(stored.map((entry) => entry.eventId).sort()).toEqual(
+      appended.flat().map((entry) => entry.eventId).sort(),
+    );
+    // What each append returned is exactly what is stored at its seq.
+    for (const entry of appended.flat()) expect(stored[entry.seq - 1]).toEqual(entry);
+  });
+
+  it("chains onto the winner when another appender takes the seq between its head read and its write", async () => {
+    const { tableName } = await freshTable();
+    const winner = new DynamoDbLogStore({ client: new DynamoDBClient(moto.config), tableName });
+    const loserClient = new DynamoDBClient(moto.config);
+    let puts = 0;
+    let winnerEntry: LogEntry | undefined;
+    // Before the loser's first write lands, the winner appends: the loser's head is then stale.
+    loserClient.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === "PutItemCommand") {
+          puts += 1;
+          if (puts === 1) winnerEntry = await winner.append(sampleLogDraft(1, { eventId: "winner" }));
+        }
+        return next(args);
+      },
+      { step: "initialize", name: "raceAnotherAppender" },
+    );
+    const loser = new DynamoDbLogStore({ client: loserClient, tableName });
+
+    const loserEntry = await loser.append(sampleLogDraft(2, { eventId: "loser" }));
+
+    expect(puts).toBe(2);
+    expect(winnerEntry?.seq).toBe(1);
+    expect(loserEntry).toMatchObject({ seq: 2, prevHash: winnerEntry?.hash, eventId: "loser" });
+    expect(await collect(loser.read())).toEqual([winnerEntry, loserEntry]);
+    expect(await verifyChain(loser.read())).toMatchObject({ ok: true, checked: 2 });
+  });
+
+  it("an item edited in the table is named by verifyChain, and a mangled one is reported, not thrown", async () => {
+    const { client, tableName } = await freshTable();
+    const documents = DynamoDBDocumentClient.from(client);
+    const store = new DynamoDbLogStore({ client: documents, tableName });
+    const appended = await appendSamples(store, 4);
+    const third = appended[2];
+    if (!third) throw new Error("fixture has no third entry");
+    const setEntry = (seq: number, entry: string) =>
+      documents.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { chain: "remediation-log", seq },
+          UpdateExpression: "SET #entry = :entry",
+          ExpressionAttributeNames: { "#entry": "entry" },
+          ExpressionAttributeValues: { ":entry": entry },
+        }),
+      );
+
+    await setEntry(3, canonicalJson({ ...third, reason: "nothing happened" }));
+    expect(await verifyChain(store.read())).toMatchObject({
+      ok: false,
+      checked: 2,
+      firstBad: { seq: 3, position: 2, problem: "edited" },
+    });
+
+    await setEntry(2, "{not json");
+    expect(await verifyChain(store.read())).toMatchObject({
+      ok: false,
+      checked: 1,
+      firstBad: { seq: 2, position: 1, problem: "edited", detail: "log entry stored at seq 2 is not valid JSON" },
+    });
+  });
+
+  it("keeps chains with different names in one table apart", async () => {
+    const { client, tableName } = await freshTable();
+    const documents = DynamoDBDocumentClient.from(client);
+    const production = new DynamoDbLogStore({ client: documents, tableName, chain: "prod" });
+    const staging = new DynamoDbLogStore({ client: documents, tableName, chain: "staging" });
+    await appendSamples(production, 3);
+    await staging.append(sampleLogDraft(2, { eventId: "event-2" }));
+    expect(await verifyChain(production.read())).toMatchObject({ ok: true, checked: 3 });
+    expect(await verifyChain(staging.read())).toMatchObject({ ok: true, checked: 1 });
+    expect((await production.byEvent("event-2")).map((entry) => entry.seq)).toEqual([2]);
+    expect((await staging.byEvent("event-2")).map((entry) => entry.seq)).toEqual([1]);
+  });
+});

@@ -1,0 +1,161 @@
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  DeleteRuleCommand,
+  EventBridgeClient,
+  PutEventsCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+  RemoveTargetsCommand,
+} from "@aws-sdk/client-eventbridge";
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from "@aws-sdk/client-sqs";
+import {
+  ControlIndex,
+  engineIdentity,
+  eventPatternsFor,
+  openDatabase,
+  parsePolicy,
+  powertoolsGuard,
+  SqliteIdempotencyStore,
+  SqliteLogStore,
+  SqliteProposalStore,
+  SqliteRateLimiter,
+  silentLogger,
+  type EngineDeps,
+  type LogEntry,
+  type ProposalNotifier,
+  type SqliteDatabase,
+} from "@hipaa-remediate/core";
+import { controls } from "@hipaa-remediate/remediations";
+import { createEngineHandler } from "../../packages/functions/src/engine";
+import { eventBridgeEnvelope } from "./cloudtrail";
+import type { Moto } from "./moto";
+import { pumpQueue } from "./sqs-lambda";
+
+export interface QueueRef {
+  url: string;
+  arn: string;
+}
+
+export interface PipelineOptions {
+  /** The policy document (as it would be written in the file). */
+  policy?: Record<string, unknown>;
+  clockOffsetDays?: number;
+  maxReceiveCount?: number;
+  /** Where proposals are posted (a SlackNotifier on the recorder); without it they are only stored. */
+  notifier?: ProposalNotifier;
+}
+
+/**
+ * The deployed data path, for real, on moto: EventBridge rules generated from the registry, the encrypted
+ * queue with its DLQ and redrive policy, and the engine Lambda handler fed the way Lambda's SQS event
+ * source mapping feeds it. The engine's state lives in a temporary SQLite file.
+ */
+export class Pipeline {
+  private constructor(
+    readonly moto: Moto,
+    readonly queue: QueueRef,
+    readonly dlq: QueueRef,
+    readonly deps: EngineDeps,
+    private readonly db: SqliteDatabase,
+    private readonly dir: string,
+    private readonly rules: string[],
+    readonly events: EventBridgeClient,
+    readonly sqs: SQSClient,
+  ) {}
+
+  static async create(moto: Moto, options: PipelineOptions = {}): Promise<Pipeline> {
+    const sqs = new SQSClient(moto.config);
+    const events = new EventBridgeClient(moto.config);
+    const suffix = randomUUID().slice(0, 8);
+    const dlq = await createQueue(sqs, `engine-dlq-${suffix}`, {});
+    const queue = await createQueue(sqs, `engine-${suffix}`, {
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: options.maxReceiveCount ?? 3 }),
+    });
+    const rules: string[] = [];
+    for (const generated of eventPatternsFor(controls)) {
+      const name = `engine-${generated.key}-${suffix}`;
+      await events.send(new PutRuleCommand({ Name: name, EventPattern: JSON.stringify(generated.pattern), State: "ENABLED" }));
+      await events.send(new PutTargetsCommand({ Rule: name, Targets: [{ Id: "engine-queue", Arn: queue.arn }] }));
+      rules.push(name);
+    }
+
+    const dir = mkdtempSync(join(tmpdir(), "hipaa-pipeline-"));
+    const db = openDatabase(join(dir, "engine.db"));
+    const policy = parsePolicy(JSON.stringify(options.policy ?? {}), "test policy", controls);
+    const offsetMs = (options.clockOffsetDays ?? 0) * 86_400_000;
+    const deps: EngineDeps = {
+      index: new ControlIndex(controls),
+      policy,
+      log: new SqliteLogStore(db),
+      guard: powertoolsGuard(new SqliteIdempotencyStore(db)),
+      rateLimiter: new SqliteRateLimiter(db, policy.rateLimit),
+      proposals: new SqliteProposalStore(db),
+      aws: moto.clients,
+      now: () => new Date(Date.now() + offsetMs),
+      logger: silentLogger,
+      identity: engineIdentity(policy, []),
+      regions: [moto.config.region],
+      ...(options.notifier ? { notifier: options.notifier } : {}),
+    };
+    return new Pipeline(moto, queue, dlq, deps, db, dir, rules, events, sqs);
+  }
+
+  /** Publishes a CloudTrail record to the default bus as CloudTrail's EventBridge integration does. */
+  async publish(record: Record<string, unknown>): Promise<void> {
+    const envelope = eventBridgeEnvelope(record);
+    const result = await this.events.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            Source: String(envelope.source),
+            DetailType: String(envelope["detail-type"]),
+            Detail: JSON.stringify(record),
+            Resources: [],
+          },
+        ],
+      }),
+    );
+    if (result.FailedEntryCount) throw new Error(`PutEvents failed: ${JSON.stringify(result.Entries)}`);
+  }
+
+  /** Runs the real engine handler on whatever is in the queue until it is empty. */
+  pump(): Promise<{ invocations: number; succeeded: number; failed: number }> {
+    return pumpQueue(this.sqs, this.queue, createEngineHandler(async () => this.deps));
+  }
+
+  async log(): Promise<LogEntry[]> {
+    const entries: LogEntry[] = [];
+    for await (const entry of this.deps.log.read()) entries.push(entry);
+    return entries;
+  }
+
+  async stagesFor(eventId: string): Promise<string[]> {
+    return (await this.deps.log.byEvent(eventId)).map((e) => e.stage);
+  }
+
+  async dlqMessages(): Promise<Message[]> {
+    const received = await this.sqs.send(new ReceiveMessageCommand({ QueueUrl: this.dlq.url, MaxNumberOfMessages: 10 }));
+    return received.Messages ?? [];
+  }
+
+  async dispose(): Promise<void> {
+    for (const rule of this.rules) {
+      await this.events.send(new RemoveTargetsCommand({ Rule: rule, Ids: ["engine-queue"] }));
+      await this.events.send(new DeleteRuleCommand({ Name: rule }));
+    }
+    this.db.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+async function createQueue(sqs: SQSClient, name: string, attributes: Record<string, string>): Promise<QueueRef> {
+  const created = await sqs.send(
+    new CreateQueueCommand({ QueueName: name, Attributes: { SqsManagedSseEnabled: "true", ...attributes } }),
+  );
+  const url = created.QueueUrl ?? "";
+  const described = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }));
+  return { url, arn: described.Attributes?.QueueArn ?? "" };
+}
