@@ -1,4 +1,5 @@
 import type { TestProject } from "vitest/node";
+import { ensureCliBundle } from "../../packages/cli/bundle.mjs";
 import { ensureMotoInstalled, startMotoServer, type RunningMoto } from "./moto-server";
 
 declare module "vitest" {
@@ -13,6 +14,8 @@ export const WORKER_SLOTS = 2;
 let servers: RunningMoto[] = [];
 
 export async function setup(project: TestProject): Promise<void> {
+  // CLI tests run the real binary, which runs the bundle: build it once here rather than in racing workers.
+  await ensureCliBundle();
   ensureMotoInstalled();
   servers = await Promise.all(Array.from({ length: WORKER_SLOTS }, () => startMotoServer()));
   project.provide(

@@ -1,4 +1,5 @@
 import { Option, type Command } from "commander";
+import { CommitBatcher } from "../local/commit-batcher";
 import { openLocalEngine } from "../local/engine";
 import { stderrLogger } from "../output/stderr-logger";
 import { jsonlSink } from "../replay/jsonl-sink";
@@ -35,7 +36,9 @@ export function register(program: Command): void {
     });
     try {
       const sink = options.format === "jsonl" ? jsonlSink(process.stdout) : tableSink(process.stdout);
-      await runReplay(inputs, engine.deps, sink, stderrProgress(options.progress));
+      // Offline, writes are grouped into bounded transactions; live, every log entry commits on its own.
+      const batch = options.live ? undefined : new CommitBatcher(engine.db);
+      await runReplay(inputs, engine.deps, sink, stderrProgress(options.progress), batch);
     } finally {
       await engine.close();
     }

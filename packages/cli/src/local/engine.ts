@@ -3,6 +3,7 @@ import {
   createAwsClients,
   DEFAULT_DATABASE_PATH,
   engineIdentity,
+  inMemoryGuard,
   loadPolicy,
   openDatabase,
   powertoolsGuard,
@@ -53,16 +54,15 @@ export async function openLocalEngine(options: LocalEngineOptions): Promise<Loca
   const policy = await loadPolicy(options.policyPath, controls);
   const db = openDatabase(options.dbPath ?? DEFAULT_DATABASE_PATH);
   const identity = engineIdentity(policy, []);
-  // Offline nothing is changed, so a replayed file may be replayed again: redeliveries are only recognised
-  // within one run. Live, the record persists, so no event is ever acted on twice.
-  const idempotencyDb = options.live ? db : openDatabase(":memory:");
   const slackChannel = options.slack?.channel ?? policy.slack.channel;
   const regions = options.regions ?? [process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1"];
   const deps: EngineDeps = {
     index: new ControlIndex(controls),
     policy,
     log: new SqliteLogStore(db),
-    guard: powertoolsGuard(new SqliteIdempotencyStore(idempotencyDb)),
+    // Live, idempotency records persist, so no event is ever acted on twice. Offline nothing is changed, so
+    // duplicates are only collapsed within one run and the same files can be replayed again.
+    guard: options.live ? powertoolsGuard(new SqliteIdempotencyStore(db)) : inMemoryGuard(),
     rateLimiter: new SqliteRateLimiter(db, policy.rateLimit),
     proposals: new SqliteProposalStore(db),
     // Exemptions granted from the local page, the CLI or Slack apply to later events like the policy file's.
@@ -83,8 +83,22 @@ export async function openLocalEngine(options: LocalEngineOptions): Promise<Loca
     policy,
     db,
     async close() {
-      if (idempotencyDb !== db) idempotencyDb.close();
       db.close();
     },
+  };
+}
+
+/** The engine options every engine-backed command derives from the shared flags (see `withEngineOptions`). */
+export function engineOptionsFromFlags(
+  flags: { db: string; live: boolean; policy?: string; endpoint?: string; region?: string[] },
+  logger: Logger,
+): LocalEngineOptions {
+  return {
+    dbPath: flags.db,
+    live: flags.live,
+    logger,
+    ...(flags.policy ? { policyPath: flags.policy } : {}),
+    ...(flags.endpoint ? { endpoint: flags.endpoint } : {}),
+    ...(flags.region ? { regions: flags.region } : {}),
   };
 }

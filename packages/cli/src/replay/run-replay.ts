@@ -1,4 +1,4 @@
-import { processEvent, readChangeEvents, type EngineDeps, type FindingReport } from "@hipaa-remediate/core";
+import { processEvent, readChangeEvents, type EngineDeps, type FindingReport, type IngestResult } from "@hipaa-remediate/core";
 import type { ProgressReporter } from "./progress";
 import { countEvent, emptySummary, type ReplaySummary } from "./summary";
 
@@ -19,6 +19,7 @@ export async function runReplay(
   deps: EngineDeps,
   sink: ReplaySink,
   progress: ProgressReporter,
+  batch?: { tick(): void; finish(): void },
 ): Promise<ReplaySummary> {
   const started = performance.now();
   const summary = emptySummary();
@@ -28,7 +29,20 @@ export async function runReplay(
     summary.files = p.files;
     progress.update({ ...p, records: summary.records });
   };
-  for await (const result of readChangeEvents(inputs, { onProgress })) {
+  try {
+    for await (const result of readChangeEvents(inputs, { onProgress })) {
+      batch?.tick();
+      await replayOne(result);
+    }
+  } finally {
+    batch?.finish();
+  }
+  progress.done();
+  summary.durationMs = Math.round(performance.now() - started);
+  await sink.summary(summary);
+  return summary;
+
+  async function replayOne(result: IngestResult): Promise<void> {
     switch (result.kind) {
       case "rejected":
         summary.records += 1;
@@ -59,8 +73,4 @@ export async function runReplay(
       }
     }
   }
-  progress.done();
-  summary.durationMs = Math.round(performance.now() - started);
-  await sink.summary(summary);
-  return summary;
 }

@@ -1,4 +1,3 @@
-import { canonicalJson } from "../support/json";
 import { openDatabase, type SqliteDatabase } from "../support/sqlite";
 import { nextEntry, type ChainLink } from "./chain";
 import type { LogDraft, LogEntry } from "./entry";
@@ -70,7 +69,8 @@ export class SqliteLogStore implements LogStore {
     );
     this.appendAtomically = db.transaction((draft: LogDraft): LogEntry => {
       const entry = nextEntry(this.headLink.get(), draft);
-      this.insert.run({ seq: entry.seq, entry: canonicalJson(entry), eventId: entry.eventId ?? null, hash: entry.hash });
+      // Plain JSON is enough for storage: verification re-derives the canonical form from the parsed entry.
+      this.insert.run({ seq: entry.seq, entry: JSON.stringify(entry), eventId: entry.eventId ?? null, hash: entry.hash });
       return entry;
     });
   }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
 import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
 import type { Context } from "aws-lambda";
@@ -11,11 +12,8 @@ export const IDEMPOTENCY_TABLE_KEYS = {
 /** Records are kept longer than SQS's maximum retention (14 days), so any redelivery is still recognised. */
 export const IDEMPOTENCY_TTL_SECONDS = 30 * 24 * 60 * 60;
 
-export interface GuardedResult<T extends object> {
-  /** True when this key had already been processed and `work` did not run again. */
-  replayed: boolean;
-  result: T;
-}
+/** `replayed`: this key had already been processed, and `work` did not run again. */
+export type GuardedResult<T extends object> = { replayed: true } | { replayed: false; result: T };
 
 /**
  * Runs a unit of work at most once per key. Results must be JSON-serialisable: they are stored. A failed run leaves no record, so a retry can try again; a run
@@ -77,5 +75,25 @@ export function powertoolsGuard(persistenceStore: BasePersistenceLayer, ttlSecon
       return (await run({ key }, work)) as GuardedResult<T>;
     },
     registerLambdaContext: (context) => config.registerLambdaContext(context),
+  };
+}
+
+/**
+ * A guard that remembers keys for the life of the process only. For offline replay, where nothing is changed:
+ * it still collapses duplicate deliveries inside one run, and a second replay of the same files reports again.
+ */
+export function inMemoryGuard(): ProcessingGuard {
+  // Digests, not keys: a replay of millions of records keeps ~28 bytes per processed key.
+  const done = new Set<string>();
+  const digest = (key: string) => createHash("sha1").update(key).digest("base64");
+  return {
+    async once<T extends object>(key: string, work: () => Promise<T>): Promise<GuardedResult<T>> {
+      const id = digest(key);
+      if (done.has(id)) return { replayed: true };
+      const result = await work();
+      done.add(id);
+      return { replayed: false, result };
+    },
+    registerLambdaContext() {},
   };
 }

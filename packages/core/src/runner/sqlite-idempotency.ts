@@ -26,11 +26,14 @@ function isStatus(value: string): value is Status {
  * DynamoDB layer: a key may be written when it is new, expired, or stuck in progress past its deadline.
  */
 export class SqliteIdempotencyStore extends BasePersistenceLayer {
-  readonly #db: SqliteDatabase;
+  readonly #select;
+  readonly #insert;
+  readonly #update;
+  readonly #delete;
+  readonly #put;
 
   constructor(db: SqliteDatabase) {
     super();
-    this.#db = db;
     db.exec(`CREATE TABLE IF NOT EXISTS idempotency (
       id TEXT PRIMARY KEY,
       status TEXT NOT NULL,
@@ -39,6 +42,36 @@ export class SqliteIdempotencyStore extends BasePersistenceLayer {
       data TEXT,
       validation TEXT
     )`);
+    this.#select = db.prepare<[string], Row>("SELECT * FROM idempotency WHERE id = ?");
+    this.#insert = db.prepare(
+      `INSERT OR REPLACE INTO idempotency (id, status, expiry, in_progress_expiry, data, validation)
+       VALUES (?, ?, ?, ?, NULL, ?)`,
+    );
+    this.#update = db.prepare("UPDATE idempotency SET status = ?, expiry = ?, data = ?, validation = ? WHERE id = ?");
+    this.#delete = db.prepare("DELETE FROM idempotency WHERE id = ?");
+    this.#put = db.transaction((record: IdempotencyRecord, now: number) => {
+      const existing = this.#select.get(record.idempotencyKey);
+      if (existing) {
+        const expired = existing.expiry !== null && existing.expiry < now / 1000;
+        const stuck =
+          existing.status === IdempotencyRecordStatus.INPROGRESS &&
+          existing.in_progress_expiry !== null &&
+          existing.in_progress_expiry < now;
+        if (!expired && !stuck) {
+          throw new IdempotencyItemAlreadyExistsError(
+            `Failed to put record for already existing idempotency key: ${record.idempotencyKey}`,
+            this.#toRecord(existing),
+          );
+        }
+      }
+      this.#insert.run(
+        record.idempotencyKey,
+        record.getStatus(),
+        record.expiryTimestamp ?? null,
+        record.inProgressExpiryTimestamp ?? null,
+        record.payloadHash ?? null,
+      );
+    });
   }
 
   #toRecord(row: Row): IdempotencyRecord {
@@ -54,54 +87,21 @@ export class SqliteIdempotencyStore extends BasePersistenceLayer {
   }
 
   protected async _getRecord(idempotencyKey: string): Promise<IdempotencyRecord> {
-    const row = this.#db.prepare("SELECT * FROM idempotency WHERE id = ?").get(idempotencyKey) as Row | undefined;
+    const row = this.#select.get(idempotencyKey);
     if (!row) throw new IdempotencyItemNotFoundError(`no idempotency record for ${idempotencyKey}`);
     return this.#toRecord(row);
   }
 
   protected async _putRecord(record: IdempotencyRecord): Promise<void> {
-    const now = Date.now();
-    const put = this.#db.transaction(() => {
-      const existing = this.#db.prepare("SELECT * FROM idempotency WHERE id = ?").get(record.idempotencyKey) as
-        | Row
-        | undefined;
-      if (existing) {
-        const expired = existing.expiry !== null && existing.expiry < now / 1000;
-        const stuck =
-          existing.status === IdempotencyRecordStatus.INPROGRESS &&
-          existing.in_progress_expiry !== null &&
-          existing.in_progress_expiry < now;
-        if (!expired && !stuck) {
-          throw new IdempotencyItemAlreadyExistsError(
-            `Failed to put record for already existing idempotency key: ${record.idempotencyKey}`,
-            this.#toRecord(existing),
-          );
-        }
-      }
-      this.#db
-        .prepare(
-          `INSERT OR REPLACE INTO idempotency (id, status, expiry, in_progress_expiry, data, validation)
-           VALUES (?, ?, ?, ?, NULL, ?)`,
-        )
-        .run(
-          record.idempotencyKey,
-          record.getStatus(),
-          record.expiryTimestamp ?? null,
-          record.inProgressExpiryTimestamp ?? null,
-          record.payloadHash ?? null,
-        );
-    });
-    put.immediate();
+    this.#put.immediate(record, Date.now());
   }
 
   protected async _updateRecord(record: IdempotencyRecord): Promise<void> {
     const data = record.responseData === undefined ? null : JSON.stringify(record.responseData);
-    this.#db
-      .prepare("UPDATE idempotency SET status = ?, expiry = ?, data = ?, validation = ? WHERE id = ?")
-      .run(record.getStatus(), record.expiryTimestamp ?? null, data, record.payloadHash ?? null, record.idempotencyKey);
+    this.#update.run(record.getStatus(), record.expiryTimestamp ?? null, data, record.payloadHash ?? null, record.idempotencyKey);
   }
 
   protected async _deleteRecord(record: IdempotencyRecord): Promise<void> {
-    this.#db.prepare("DELETE FROM idempotency WHERE id = ?").run(record.idempotencyKey);
+    this.#delete.run(record.idempotencyKey);
   }
 }
