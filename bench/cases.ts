@@ -1,6 +1,9 @@
 import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { cliNodeFlags, ensureCliBundle } from "../packages/cli/bundle.mjs";
 import { readChangeEvents } from "@hipaa-remediate/core";
 import type { ChildReport } from "./ingest-child";
 import type { LogSetManifest } from "./generate";
@@ -128,6 +131,66 @@ export function ingestInChild(paths: string[]): Promise<Measurement> {
   });
 }
 
+/** Peak RSS of a running process (Linux: VmHWM), read until it exits; memory is flat, so the last read is the peak. */
+function watchPeakRss(pid: number): { stop(): number } {
+  let peak = 0;
+  const read = () => {
+    try {
+      const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+      if (match?.[1]) peak = Math.max(peak, Number(match[1]) * 1024);
+    } catch {
+      // The process has exited.
+    }
+  };
+  const timer = setInterval(read, 50);
+  return {
+    stop() {
+      clearInterval(timer);
+      return peak;
+    },
+  };
+}
+
+/**
+ * The full `hipaa-remediate replay --format jsonl` (ingestion, matching, detection, decisions, the SQLite log;
+ * offline dry-run), exactly as the launcher runs it: the bundle, with the launcher's Node flags.
+ */
+async function replayWithCli(paths: string[]): Promise<Measurement> {
+  const bundle = await ensureCliBundle();
+  const db = join(mkdtempSync(join(tmpdir(), "hipaa-bench-")), "engine.db");
+  const started = performance.now();
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, [...cliNodeFlags(), bundle, "replay", "--format", "jsonl", "--no-progress", "--db", db, ...paths], {
+      cwd: repoRoot,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const peak = watchPeakRss(child.pid ?? 0);
+    let tail = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (tail = (tail + chunk.toString()).slice(-4096)));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const seconds = (performance.now() - started) / 1000;
+      const peakRssBytes = peak.stop();
+      rmSync(dirname(db), { recursive: true, force: true });
+      if (code !== 0) return reject(new ChildFailedError(`replay exited with ${code}: ${stderr.slice(-2000)}`));
+      try {
+        const summary = JSON.parse(tail.trim().split("\n").at(-1) ?? "") as { records: number; bytes: number; matched: number; findings: number; ignored: number };
+        resolveRun({
+          seconds,
+          bytes: summary.bytes,
+          records: summary.records,
+          peakRssBytes,
+          detail: `${summary.matched} matched a control, ${summary.findings} findings, ${summary.ignored} ignored; log written to SQLite`,
+        });
+      } catch (error) {
+        reject(new ChildFailedError(`replay printed no summary: ${tail.slice(-500)}`, { cause: error }));
+      }
+    });
+  });
+}
+
 export const BENCH_CASES: BenchCase[] = [
   {
     name: "baseline",
@@ -152,6 +215,18 @@ export const BENCH_CASES: BenchCase[] = [
     description: "readChangeEvents in a child process over the whole set, peak RSS",
     compareWithBaseline: true,
     run: (ctx) => fastest(ctx.runs, () => ingestInChild([ctx.set.dir])),
+  },
+  {
+    name: "replay",
+    description: "hipaa-remediate replay --format jsonl over the set (full pipeline, dry-run, SQLite log), peak RSS",
+    compareWithBaseline: true,
+    run: (ctx) => fastest(ctx.runs, () => replayWithCli([ctx.set.dir])),
+  },
+  {
+    name: "replay:single",
+    description: "hipaa-remediate replay over one huge file, peak RSS",
+    compareWithBaseline: false,
+    run: (ctx) => fastest(ctx.runs, () => replayWithCli([ctx.single.dir])),
   },
   {
     name: "ingest-child:single",

@@ -9,6 +9,15 @@ const cliDir = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(cliDir, "../..");
 export const bundlePath = join(cliDir, "dist", "hipaa-remediate.mjs");
 
+/**
+ * Node flags the launcher runs the bundle with. Replay streams its input, so a small young generation and a capped
+ * old space keep memory flat without slowing it down; V8 would otherwise let the heap grow far past what the
+ * work needs.
+ */
+export function cliNodeFlags(env = process.env) {
+  return ["--max-semi-space-size=4", `--max-old-space-size=${env.HIPAA_REMEDIATE_MAX_OLD_SPACE_MB ?? "160"}`];
+}
+
 /** Everything the bundle is built from: the workspace packages' sources and the controls. */
 const SOURCE_DIRS = ["packages/core/src", "packages/cli/src", "remediations"].map((dir) => join(repoRoot, dir));
 

@@ -12,17 +12,10 @@ import {
 } from "@aws-sdk/client-eventbridge";
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from "@aws-sdk/client-sqs";
 import {
-  ControlIndex,
-  engineIdentity,
   eventPatternsFor,
   openDatabase,
-  parsePolicy,
   powertoolsGuard,
   SqliteIdempotencyStore,
-  SqliteLogStore,
-  SqliteProposalStore,
-  SqliteRateLimiter,
-  silentLogger,
   type EngineDeps,
   type LogEntry,
   type ProposalNotifier,
@@ -32,6 +25,7 @@ import { controls } from "@hipaa-remediate/remediations";
 import { createEngineHandler } from "../../packages/functions/src/engine";
 import { eventBridgeEnvelope } from "./cloudtrail";
 import type { Moto } from "./moto";
+import { sqliteEngineDeps } from "./engine-deps";
 import { pumpQueue } from "./sqs-lambda";
 
 export interface QueueRef {
@@ -84,22 +78,15 @@ export class Pipeline {
 
     const dir = mkdtempSync(join(tmpdir(), "hipaa-pipeline-"));
     const db = openDatabase(join(dir, "engine.db"));
-    const policy = parsePolicy(JSON.stringify(options.policy ?? {}), "test policy", controls);
     const offsetMs = (options.clockOffsetDays ?? 0) * 86_400_000;
-    const deps: EngineDeps = {
-      index: new ControlIndex(controls),
-      policy,
-      log: new SqliteLogStore(db),
-      guard: powertoolsGuard(new SqliteIdempotencyStore(db)),
-      rateLimiter: new SqliteRateLimiter(db, policy.rateLimit),
-      proposals: new SqliteProposalStore(db),
+    const deps = sqliteEngineDeps(db, {
       aws: moto.clients,
+      // Persistent idempotency records, as the deployed engine keeps them.
+      guard: powertoolsGuard(new SqliteIdempotencyStore(db)),
       now: () => new Date(Date.now() + offsetMs),
-      logger: silentLogger,
-      identity: engineIdentity(policy, []),
-      regions: [moto.config.region],
+      ...(options.policy ? { policy: options.policy } : {}),
       ...(options.notifier ? { notifier: options.notifier } : {}),
-    };
+    });
     return new Pipeline(moto, queue, dlq, deps, db, dir, rules, events, sqs);
   }
 

@@ -10,18 +10,18 @@ import {
   silentLogger,
   type ApprovalDeps,
 } from "@hipaa-remediate/core";
-import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import {
   createApprovalWorker,
   InvalidApprovalMessageError,
   parseApprovalMessage,
 } from "../../../packages/functions/src/approval-worker";
 import { createSlackInteractivityHandler } from "../../../packages/functions/src/slack-interactivity";
+import { httpApiEvent } from "../../support/api-gateway";
 import { collect } from "../../support/log-drafts";
 import { MOTO_REGION, useMoto } from "../../support/moto";
 import { pumpQueue } from "../../support/sqs-lambda";
 import { useSlackRecorder } from "../../support/slack-recorder";
-import { buttonClickPayload, signInteraction, TEST_SIGNING_SECRET, type SignedSlackRequest } from "../../support/slack-signing";
+import { buttonClickPayload, signInteraction, TEST_SIGNING_SECRET } from "../../support/slack-signing";
 import {
   APPROVER,
   CONTROL,
@@ -86,31 +86,6 @@ const endpoint = createSlackInteractivityHandler(async () => ({
 }));
 const worker = createApprovalWorker(async () => deps);
 
-/** What API Gateway's HTTP API hands the function for a form POST: lower-cased headers, body base64-encoded. */
-function httpApiEvent(request: SignedSlackRequest): APIGatewayProxyEventV2 {
-  return {
-    version: "2.0",
-    routeKey: "POST /slack/interactivity",
-    rawPath: "/slack/interactivity",
-    rawQueryString: "",
-    headers: Object.fromEntries(Object.entries(request.headers).map(([key, value]) => [key.toLowerCase(), value])),
-    requestContext: {
-      accountId: "123456789012",
-      apiId: "api0",
-      domainName: "api0.execute-api.us-east-1.amazonaws.com",
-      domainPrefix: "api0",
-      http: { method: "POST", path: "/slack/interactivity", protocol: "HTTP/1.1", sourceIp: "3.3.3.3", userAgent: "Slackbot 1.0" },
-      requestId: "req-1",
-      routeKey: "POST /slack/interactivity",
-      stage: "$default",
-      time: "01/Mar/2025:12:00:00 +0000",
-      timeEpoch: now.getTime(),
-    },
-    body: Buffer.from(request.rawBody, "utf8").toString("base64"),
-    isBase64Encoded: true,
-  };
-}
-
 describe("Slack interactivity through the Lambda handlers", () => {
   it("acknowledges a base64 click, queues it, and the worker applies the approved fix", async () => {
     await createUnencryptedBucket(s3, "phi-lambda-approve");
@@ -118,7 +93,7 @@ describe("Slack interactivity through the Lambda handlers", () => {
     await proposals.create(proposal);
 
     const click = signInteraction(buttonClickPayload(proposal, "approve", { user: APPROVER }), { timestamp: now });
-    const response = await endpoint(httpApiEvent(click));
+    const response = await endpoint(httpApiEvent(click, now));
     expect(response).toEqual({ statusCode: 200, headers: { "content-type": "text/plain" }, body: "" });
     expect(execute).not.toHaveBeenCalled();
 
@@ -134,7 +109,7 @@ describe("Slack interactivity through the Lambda handlers", () => {
     const proposal = sampleProposal("phi-lambda-forged", now);
     await proposals.create(proposal);
     const forged = signInteraction(buttonClickPayload(proposal, "approve", { user: APPROVER }), { timestamp: now, secret: "guess" });
-    const response = await endpoint(httpApiEvent(forged));
+    const response = await endpoint(httpApiEvent(forged, now));
     expect(response.statusCode).toBe(401);
     expect(await pumpQueue(sqs, queue, worker)).toEqual({ invocations: 0, succeeded: 0, failed: 0 });
     expect((await proposals.get(proposal.id))?.status).toBe("pending");

@@ -10,24 +10,14 @@ import {
   UpdateAccessKeyCommand,
   type AccessKey,
 } from "@aws-sdk/client-iam";
-import {
-  canonicalJson,
-  normaliseRecord,
-  silentLogger,
-  type ChangeEvent,
-  type ControlContext,
-  type Finding,
-  type JsonObject,
-  type LiveContext,
-  type ResourceRef,
-  type Verdict,
-} from "@hipaa-remediate/core";
+import { canonicalJson, type ChangeEvent, type Finding, type JsonObject, type ResourceRef, type Verdict } from "@hipaa-remediate/core";
 import { controlById } from "@hipaa-remediate/remediations";
 import { describe, expect, it } from "vitest";
-import { assessKey, control, type KeyFacts, type StaleKeyOptions } from "../../../remediations/iam-access-key-stale";
+import { assessKey, control, type KeyFacts } from "../../../remediations/iam-access-key-stale";
 import { accessKeyRef, userRef } from "../../../remediations/lib/arn";
 import { isNotFound } from "../../../remediations/lib/aws-errors";
 import { assumedRoleIdentity, cloudTrailRecord } from "../../support/cloudtrail";
+import { changeEventOf, liveContext, offlineContext } from "../../support/control-harness";
 import { MOTO_ACCOUNT, MOTO_CREDENTIALS, useMoto } from "../../support/moto";
 import { createKey, keyParts, keyStatuses, scenario } from "./scenarios/iam-access-key-stale";
 
@@ -41,32 +31,9 @@ function daysAfter(key: AccessKey, days: number): Date {
   return new Date(key.CreateDate.getTime() + days * DAY_MS);
 }
 
-function context(now: Date, options: Record<string, unknown> = {}): LiveContext<StaleKeyOptions> {
-  return {
-    aws: moto.clients,
-    now: () => now,
-    options: control.options.parse(options),
-    tags: {
-      phi: { keys: ["DataClassification", "PHI"], values: ["PHI", "true"] },
-      environment: { keys: ["Environment", "Env"], nonProduction: ["dev", "development", "test", "sandbox"] },
-    },
-    engine: { principals: [], userAgent: "hipaa-remediate", tagKey: "hipaa-remediate:managed" },
-    logger: silentLogger,
-    regions: ["us-east-1"],
-    account: MOTO_ACCOUNT,
-  };
-}
-
-function offline(now: Date): ControlContext<StaleKeyOptions> {
-  const { aws: _aws, ...rest } = context(now);
-  return rest;
-}
-
-function normalised(record: Record<string, unknown>): ChangeEvent {
-  const result = normaliseRecord(record, "test");
-  if (result.kind !== "event") return expect.fail(`${result.kind}: ${result.reason}`);
-  return result.event;
-}
+/** The harness context on a clock of the test's choosing (see daysAfter). */
+const context = (now: Date, options: Record<string, unknown> = {}) => ({ ...liveContext(moto, control, options), now: () => now });
+const offline = (now: Date) => ({ ...offlineContext(moto, control), now: () => now });
 
 /** A CreateAccessKey record, by default from the IAM user alice, through the engine's own normaliser. */
 function createAccessKeyEvent(input: {
@@ -74,7 +41,7 @@ function createAccessKeyEvent(input: {
   response?: JsonObject | null;
   userIdentity?: Record<string, unknown>;
 }): ChangeEvent {
-  return normalised(
+  return changeEventOf(
     cloudTrailRecord({
       eventSource: "iam.amazonaws.com",
       eventName: "CreateAccessKey",
@@ -444,7 +411,7 @@ describe("iam-access-key-stale: end-to-end scenario", () => {
     expect(JSON.stringify(record)).not.toMatch(/secret/i);
     const response = record.responseElements as JsonObject;
     expect(response).toMatchObject({ accessKey: { userName: keyParts(resource).userName } });
-    const event = normalised(record);
+    const event = changeEventOf(record);
     const { userName } = keyParts(resource);
     expect(trigger.resources(event)).toEqual([userRef(userName, MOTO_ACCOUNT)]);
 
@@ -465,7 +432,7 @@ describe("iam-access-key-stale: end-to-end scenario", () => {
     const { record, resource } = await scenario.arrangeViolation(moto);
     await scenario.makeCompliant(moto, resource);
     await scenario.assertFixed(moto, resource);
-    const event = normalised(record);
+    const event = changeEventOf(record);
     const ctx = context(new Date(Date.now() + (scenario.clockOffsetDays ?? 0) * DAY_MS), scenario.options);
     expect(await control.detect({ resource: first(trigger.resources(event)), event }, ctx)).toMatchObject([
       { kind: "no-longer-applies", resource },

@@ -6,23 +6,13 @@ import {
   PutBucketTaggingCommand,
   type ServerSideEncryption,
 } from "@aws-sdk/client-s3";
-import {
-  canonicalJson,
-  normaliseRecord,
-  silentLogger,
-  type ChangeEvent,
-  type ControlContext,
-  type Finding,
-  type JsonObject,
-  type LiveContext,
-  type ResourceRef,
-  type Verdict,
-} from "@hipaa-remediate/core";
+import { canonicalJson, type ChangeEvent, type Finding, type JsonObject, type ResourceRef } from "@hipaa-remediate/core";
 import { controlById } from "@hipaa-remediate/remediations";
 import { describe, expect, it } from "vitest";
 import { isNotFound } from "../../../remediations/lib/aws-errors";
-import { control, type DefaultEncryptionOptions } from "../../../remediations/s3-bucket-default-encryption";
+import { control } from "../../../remediations/s3-bucket-default-encryption";
 import { cloudTrailRecord } from "../../support/cloudtrail";
+import { changeEventOf, liveContext, offlineContext, onlyCleared, onlyViolation } from "../../support/control-harness";
 import { MOTO_ACCOUNT, MOTO_REGION, useMoto } from "../../support/moto";
 import { encryptionRules, putSseS3, scenario } from "./scenarios/s3-bucket-default-encryption";
 
@@ -31,38 +21,13 @@ const s3 = moto.clients.s3(MOTO_REGION);
 const KMS_KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab";
 const KMS_KEY_ARN = `arn:aws:kms:${MOTO_REGION}:${MOTO_ACCOUNT}:key/${KMS_KEY_ID}`;
 const OTHER_KEY_ARN = `arn:aws:kms:${MOTO_REGION}:${MOTO_ACCOUNT}:key/99999999-0000-0000-0000-000000000000`;
-const NOW = new Date("2025-03-01T12:00:00Z");
 
-function context(options: Record<string, unknown> = {}, regions = [MOTO_REGION]): LiveContext<DefaultEncryptionOptions> {
-  return {
-    aws: moto.clients,
-    now: () => NOW,
-    options: control.options.parse(options),
-    tags: {
-      phi: { keys: ["DataClassification", "PHI"], values: ["PHI", "true"] },
-      environment: { keys: ["Environment", "Env"], nonProduction: ["dev", "development", "test", "sandbox"] },
-    },
-    engine: { principals: [], userAgent: "hipaa-remediate", tagKey: "hipaa-remediate:managed" },
-    logger: silentLogger,
-    regions,
-    account: MOTO_ACCOUNT,
-  };
-}
-
-function offline(options: Record<string, unknown> = {}): ControlContext<DefaultEncryptionOptions> {
-  const { aws: _aws, ...rest } = context(options);
-  return rest;
-}
-
-function normalised(record: Record<string, unknown>): ChangeEvent {
-  const result = normaliseRecord(record, "test");
-  if (result.kind !== "event") return expect.fail(`${result.kind}: ${result.reason}`);
-  return result.event;
-}
+const context = (options: Record<string, unknown> = {}) => liveContext(moto, control, options);
+const offline = (options: Record<string, unknown> = {}) => offlineContext(moto, control, options);
 
 /** A CloudTrail record for an S3 call, through the engine's own normaliser. */
 function s3Event(name: string, request: JsonObject | null): ChangeEvent {
-  return normalised(cloudTrailRecord({ eventSource: "s3.amazonaws.com", eventName: name, requestParameters: request }));
+  return changeEventOf(cloudTrailRecord({ eventSource: "s3.amazonaws.com", eventName: name, requestParameters: request }));
 }
 
 /** The PutBucketEncryption request body as CloudTrail records it (XML turned into JSON). */
@@ -98,20 +63,6 @@ async function putKms(bucket: string, algorithm: ServerSideEncryption, key: stri
       },
     }),
   );
-}
-
-function onlyFinding(verdicts: Verdict[]): Finding {
-  expect(verdicts).toHaveLength(1);
-  const [verdict] = verdicts;
-  if (verdict?.kind !== "violation") return expect.fail(`expected a violation, got ${JSON.stringify(verdicts)}`);
-  return verdict.finding;
-}
-
-function onlyNoLongerApplies(verdicts: Verdict[]): string {
-  expect(verdicts).toHaveLength(1);
-  const [verdict] = verdicts;
-  if (verdict?.kind !== "no-longer-applies") return expect.fail(`expected no-longer-applies, got ${JSON.stringify(verdicts)}`);
-  return verdict.reason;
 }
 
 describe("s3-bucket-default-encryption: identity and options", () => {
@@ -168,7 +119,7 @@ describe("s3-bucket-default-encryption: detection against moto", () => {
   it("finds a new bucket without default encryption, with its tags, confirmed against live state", async () => {
     const ref = await createBucket("phi-new", [{ Key: "DataClassification", Value: "PHI" }]);
     const event = s3Event("CreateBucket", { bucketName: "phi-new" });
-    const finding = onlyFinding(await control.detect({ resource: ref, event }, context()));
+    const finding = onlyViolation(await control.detect({ resource: ref, event }, context()));
     expect(finding).toMatchObject({
       control: "s3-bucket-default-encryption",
       resource: ref,
@@ -183,7 +134,7 @@ describe("s3-bucket-default-encryption: detection against moto", () => {
   it("reports no-longer-applies for a bucket already encrypted with SSE-S3", async () => {
     const ref = await createBucket("phi-encrypted");
     await putSseS3(s3, "phi-encrypted");
-    const reason = onlyNoLongerApplies(await control.detect({ resource: ref, event: s3Event("CreateBucket", { bucketName: "phi-encrypted" }) }, context()));
+    const reason = onlyCleared(await control.detect({ resource: ref, event: s3Event("CreateBucket", { bucketName: "phi-encrypted" }) }, context()));
     expect(reason).toMatch(/phi-encrypted already has default encryption SSE-S3/);
   });
 
@@ -191,13 +142,13 @@ describe("s3-bucket-default-encryption: detection against moto", () => {
     const ref = await createBucket("phi-late");
     await putKms("phi-late", "aws:kms", KMS_KEY_ARN, true);
     const verdicts = await control.detect({ resource: ref, event: s3Event("DeleteBucketEncryption", { bucketName: "phi-late" }) }, context());
-    expect(onlyNoLongerApplies(verdicts)).toMatch(/SSE-KMS/);
+    expect(onlyCleared(verdicts)).toMatch(/SSE-KMS/);
   });
 
   it("reports no-longer-applies for a bucket deleted since the event", async () => {
     const ref = await createBucket("phi-gone");
     await s3.send(new DeleteBucketCommand({ Bucket: "phi-gone" }));
-    expect(onlyNoLongerApplies(await control.detect({ resource: ref }, context()))).toBe("bucket phi-gone no longer exists");
+    expect(onlyCleared(await control.detect({ resource: ref }, context()))).toBe("bucket phi-gone no longer exists");
   });
 
   describe("with a required KMS key", () => {
@@ -206,7 +157,7 @@ describe("s3-bucket-default-encryption: detection against moto", () => {
     it("flags SSE-S3 as weaker than the policy", async () => {
       const ref = await createBucket("phi-kms-aes");
       await putSseS3(s3, "phi-kms-aes");
-      const finding = onlyFinding(await control.detect({ resource: ref }, context(kms)));
+      const finding = onlyViolation(await control.detect({ resource: ref }, context(kms)));
       expect(finding.summary).toBe(`Bucket phi-kms-aes uses AES256 but the policy requires SSE-KMS with key ${KMS_KEY_ARN}`);
       expect(finding.evidence.current).toEqual({ algorithm: "AES256", kmsKeyId: null, bucketKeyEnabled: false });
     });
@@ -214,10 +165,10 @@ describe("s3-bucket-default-encryption: detection against moto", () => {
     it("flags another key and a missing S3 Bucket Key", async () => {
       const other = await createBucket("phi-kms-other");
       await putKms("phi-kms-other", "aws:kms", OTHER_KEY_ARN, true);
-      expect(onlyFinding(await control.detect({ resource: other }, context(kms))).summary).toMatch(/requires key/);
+      expect(onlyViolation(await control.detect({ resource: other }, context(kms))).summary).toMatch(/requires key/);
       const noBucketKey = await createBucket("phi-kms-nobk");
       await putKms("phi-kms-nobk", "aws:kms", KMS_KEY_ARN, false);
-      expect(onlyFinding(await control.detect({ resource: noBucketKey }, context(kms))).summary).toMatch(/S3 Bucket Keys turned off/);
+      expect(onlyViolation(await control.detect({ resource: noBucketKey }, context(kms))).summary).toMatch(/S3 Bucket Keys turned off/);
     });
 
     it("accepts the required key however it is written, and DSSE-KMS with it", async () => {
@@ -235,7 +186,7 @@ describe("s3-bucket-default-encryption: offline detection from the event alone",
   const ref: ResourceRef = { type: "AWS::S3::Bucket", id: "phi-offline", arn: "arn:aws:s3:::phi-offline", account: MOTO_ACCOUNT, region: MOTO_REGION };
 
   it("treats DeleteBucketEncryption as an unconfirmed violation", async () => {
-    const finding = onlyFinding(await control.detect({ resource: ref, event: s3Event("DeleteBucketEncryption", { bucketName: "phi-offline" }) }, offline()));
+    const finding = onlyViolation(await control.detect({ resource: ref, event: s3Event("DeleteBucketEncryption", { bucketName: "phi-offline" }) }, offline()));
     expect(finding.confirmed).toBe(false);
     expect(finding.tags).toEqual({});
     expect(finding.evidence).toMatchObject({ current: null, eventClaim: { kind: "removed" } });
@@ -247,13 +198,13 @@ describe("s3-bucket-default-encryption: offline detection from the event alone",
 
   it("flags a PutBucketEncryption weaker than the policy, whether Rule is an object or a list", async () => {
     const aes = putEncryptionRequest("phi-offline", { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } });
-    const finding = onlyFinding(await control.detect({ resource: ref, event: s3Event("PutBucketEncryption", aes) }, offline({ kmsKeyId: KMS_KEY_ARN })));
+    const finding = onlyViolation(await control.detect({ resource: ref, event: s3Event("PutBucketEncryption", aes) }, offline({ kmsKeyId: KMS_KEY_ARN })));
     expect(finding).toMatchObject({ confirmed: false, evidence: { current: { algorithm: "AES256" }, eventClaim: { kind: "set" } } });
 
     const listed = putEncryptionRequest("phi-offline", [
       { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms", KMSMasterKeyID: KMS_KEY_ARN }, BucketKeyEnabled: "false" },
     ]);
-    const summary = onlyFinding(await control.detect({ resource: ref, event: s3Event("PutBucketEncryption", listed) }, offline({ kmsKeyId: KMS_KEY_ARN }))).summary;
+    const summary = onlyViolation(await control.detect({ resource: ref, event: s3Event("PutBucketEncryption", listed) }, offline({ kmsKeyId: KMS_KEY_ARN }))).summary;
     expect(summary).toMatch(/S3 Bucket Keys turned off/);
   });
 
@@ -272,7 +223,7 @@ describe("s3-bucket-default-encryption: offline detection from the event alone",
 describe("s3-bucket-default-encryption: plan, apply, verify, rollback", () => {
   async function findingFor(bucket: string, options: Record<string, unknown> = {}): Promise<Finding> {
     const ref = await createBucket(bucket);
-    return onlyFinding(await control.detect({ resource: ref }, context(options)));
+    return onlyViolation(await control.detect({ resource: ref }, context(options)));
   }
 
   it("plans purely: the same finding and options give the same serialisable plan, and the finding is untouched", async () => {
@@ -310,7 +261,7 @@ describe("s3-bucket-default-encryption: plan, apply, verify, rollback", () => {
     const ref = await createBucket("phi-apply-kms");
     await putKms("phi-apply-kms", "aws:kms", OTHER_KEY_ARN, false);
     const previous = await s3.send(new GetBucketEncryptionCommand({ Bucket: "phi-apply-kms" }));
-    const plan = control.plan(onlyFinding(await control.detect({ resource: ref }, ctx)), ctx.options);
+    const plan = control.plan(onlyViolation(await control.detect({ resource: ref }, ctx)), ctx.options);
 
     const result = await control.apply(plan, ctx);
     expect(result.before).toMatchObject({ configuration: { algorithm: "aws:kms", kmsKeyId: OTHER_KEY_ARN, bucketKeyEnabled: false } });
@@ -368,7 +319,7 @@ describe("s3-bucket-default-encryption: sweep", () => {
 
     const collect = async (regions: string[]) => {
       const refs: ResourceRef[] = [];
-      for await (const ref of control.sweep(context({}, regions))) refs.push(ref);
+      for await (const ref of control.sweep({ ...context(), regions })) refs.push(ref);
       return refs;
     };
     const east = await collect([MOTO_REGION]);
@@ -391,12 +342,12 @@ describe("s3-bucket-default-encryption: end-to-end scenario", () => {
   it("arranges a real violation that the control finds from the scenario's record, and the fix satisfies assertFixed", async () => {
     const { record, resource } = await scenario.arrangeViolation(moto);
     await scenario.assertUnchanged(moto, resource);
-    const event = normalised(record);
+    const event = changeEventOf(record);
     const [extracted] = triggerFor("DeleteBucketEncryption").resources(event);
     expect(extracted).toEqual(resource);
 
     const ctx = context(scenario.options);
-    const finding = onlyFinding(await control.detect({ resource, event }, ctx));
+    const finding = onlyViolation(await control.detect({ resource, event }, ctx));
     expect(finding.tags).toEqual({ DataClassification: "PHI" });
     const plan = control.plan(finding, ctx.options);
     await control.apply(plan, ctx);
@@ -408,7 +359,7 @@ describe("s3-bucket-default-encryption: end-to-end scenario", () => {
     const { record, resource } = await scenario.arrangeViolation(moto);
     await scenario.makeCompliant(moto, resource);
     await scenario.assertFixed(moto, resource);
-    const event = normalised(record);
+    const event = changeEventOf(record);
     expect(await control.detect({ resource, event }, context(scenario.options))).toMatchObject([{ kind: "no-longer-applies" }]);
   });
 });

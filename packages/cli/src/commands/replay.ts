@@ -1,6 +1,6 @@
 import { Option, type Command } from "commander";
 import { CommitBatcher } from "../local/commit-batcher";
-import { openLocalEngine } from "../local/engine";
+import { engineOptionsFromFlags, openLocalEngine } from "../local/engine";
 import { stderrLogger } from "../output/stderr-logger";
 import { jsonlSink } from "../replay/jsonl-sink";
 import { stderrProgress } from "../replay/progress";
@@ -26,14 +26,7 @@ export function register(program: Command): void {
       .option("--no-progress", "do not report progress on stderr"),
   ).action(async (inputs: string[], options: ReplayOptions) => {
     const logger = stderrLogger(options.verbose);
-    const engine = await openLocalEngine({
-      dbPath: options.db,
-      live: options.live,
-      logger,
-      ...(options.policy ? { policyPath: options.policy } : {}),
-      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-      ...(options.region ? { regions: options.region } : {}),
-    });
+    const engine = await openLocalEngine(engineOptionsFromFlags(options, logger));
     try {
       const sink = options.format === "jsonl" ? jsonlSink(process.stdout) : tableSink(process.stdout);
       // Offline, writes are grouped into bounded transactions; live, every log entry commits on its own.

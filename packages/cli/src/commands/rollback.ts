@@ -1,7 +1,7 @@
 import { userInfo } from "node:os";
 import type { Command } from "commander";
 import { rollbackApplied, type LogEntry } from "@hipaa-remediate/core";
-import { openLocalEngine } from "../local/engine";
+import { engineOptionsFromFlags, openLocalEngine } from "../local/engine";
 import { stderrLogger } from "../output/stderr-logger";
 import { UsageError, withEngineOptions, type EngineCliOptions } from "./shared-options";
 
@@ -14,13 +14,8 @@ export function register(program: Command): void {
   ).action(async (seqText: string, options: EngineCliOptions) => {
     const seq = Number(seqText);
     if (!Number.isInteger(seq) || seq <= 0) throw new UsageError(`<seq> must be a positive whole number, got "${seqText}"`);
-    const engine = await openLocalEngine({
-      dbPath: options.db,
-      live: true,
-      logger: stderrLogger(options.verbose),
-      ...(options.policy ? { policyPath: options.policy } : {}),
-      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    });
+    // Undoing a fix changes live AWS state by definition; --live is implied.
+    const engine = await openLocalEngine({ ...engineOptionsFromFlags(options, stderrLogger(options.verbose)), live: true });
     try {
       let applied: LogEntry | undefined;
       for await (const entry of engine.deps.log.read({ fromSeq: seq, limit: 1 })) applied = entry;

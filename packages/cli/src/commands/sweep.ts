@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { Option, type Command } from "commander";
 import { runSweep } from "@hipaa-remediate/core";
-import { openLocalEngine } from "../local/engine";
+import { engineOptionsFromFlags, openLocalEngine } from "../local/engine";
 import { LineWriter } from "../output/line-writer";
 import { stderrLogger } from "../output/stderr-logger";
-import { renderTable } from "../output/table";
+import { renderFindings } from "../output/table";
 import { UsageError, withEngineOptions, type EngineCliOptions } from "./shared-options";
 
 interface SweepOptions extends EngineCliOptions {
@@ -25,14 +25,7 @@ export function register(program: Command): void {
   ).action(async (options: SweepOptions) => {
     const logger = stderrLogger(options.verbose);
     // A sweep reads live state by definition; --live is implied.
-    const engine = await openLocalEngine({
-      dbPath: options.db,
-      live: true,
-      logger,
-      ...(options.policy ? { policyPath: options.policy } : {}),
-      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-      ...(options.region ? { regions: options.region } : {}),
-    });
+    const engine = await openLocalEngine({ ...engineOptionsFromFlags(options, logger), live: true });
     try {
       const selected = options.control?.map((id) => {
         const control = engine.deps.index.byId(id);
@@ -52,9 +45,8 @@ export function register(program: Command): void {
         );
         await writer.flush();
       } else {
-        const rows = report.findings.map((f) => [f.control, f.resource, f.decision, f.outcome, f.summary]);
         process.stdout.write(
-          `${rows.length ? renderTable(["Control", "Resource", "Decision", "Outcome", "Summary"], rows) : "No findings."}\n\n` +
+          `${report.findings.length ? renderFindings(report.findings) : "No findings."}\n\n` +
             `Sweep ${report.sweepId}: ${report.resources} resources checked, ${report.findings.length} findings, ${report.failures.length} failures\n`,
         );
         for (const failure of report.failures) {

@@ -1,4 +1,4 @@
-import { ingestValue, jsonSyntaxProblem, processEvent, type EngineDeps, type EventReport } from "@hipaa-remediate/core";
+import { ingestValue, jsonSyntaxProblem, logUnusableInput, processEvent, type EngineDeps, type EventReport } from "@hipaa-remediate/core";
 
 /** The `source` of log entries for input posted to the local runner's `/events`. */
 export const EVENTS_ENDPOINT_SOURCE = "local-runner:/events";
@@ -28,10 +28,9 @@ export type IntakeResult =
  * reported as unreadable; inside a readable body every record gets its own result and bad ones never stop the rest.
  */
 export async function takeInEvents(rawBody: string, deps: EngineDeps): Promise<IntakeResult> {
-  const at = () => deps.now().toISOString();
   const parsed = parseBody(rawBody);
   if (parsed.kind === "unreadable") {
-    await deps.log.append({ stage: "rejected", at: at(), source: EVENTS_ENDPOINT_SOURCE, reason: parsed.reason });
+    await logUnusableInput({ kind: "rejected", source: EVENTS_ENDPOINT_SOURCE, reason: parsed.reason }, deps);
     return parsed;
   }
 
@@ -42,18 +41,12 @@ export async function takeInEvents(rawBody: string, deps: EngineDeps): Promise<I
     switch (result.kind) {
       case "rejected":
         summary.rejected += 1;
-        await deps.log.append({ stage: "rejected", at: at(), source: result.source, reason: result.reason });
+        await logUnusableInput(result, deps);
         items.push({ type: "rejected", source: result.source, reason: result.reason });
         break;
       case "ignored":
         summary.ignored += 1;
-        await deps.log.append({
-          stage: "ignored",
-          at: at(),
-          source: result.source,
-          reason: result.reason,
-          ...(result.eventId ? { eventId: result.eventId } : {}),
-        });
+        await logUnusableInput(result, deps);
         items.push({ type: "ignored", source: result.source, reason: result.reason, ...(result.eventId ? { eventId: result.eventId } : {}) });
         break;
       case "event": {

@@ -1,4 +1,4 @@
-import { processEvent, readChangeEvents, type EngineDeps, type FindingReport, type IngestResult } from "@hipaa-remediate/core";
+import { logUnusableInput, processEvent, readChangeEvents, type EngineDeps, type FindingReport, type IngestResult } from "@hipaa-remediate/core";
 import type { ProgressReporter } from "./progress";
 import { countEvent, emptySummary, type ReplaySummary } from "./summary";
 
@@ -23,7 +23,6 @@ export async function runReplay(
 ): Promise<ReplaySummary> {
   const started = performance.now();
   const summary = emptySummary();
-  const at = () => deps.now().toISOString();
   const onProgress = (p: { bytes: number; records: number; files: number }) => {
     summary.bytes = p.bytes;
     summary.files = p.files;
@@ -47,19 +46,13 @@ export async function runReplay(
       case "rejected":
         summary.records += 1;
         summary.rejected += 1;
-        await deps.log.append({ stage: "rejected", at: at(), source: result.source, reason: result.reason });
+        await logUnusableInput(result, deps);
         await sink.rejected({ source: result.source, reason: result.reason });
         break;
       case "ignored":
         summary.records += 1;
         summary.ignored += 1;
-        await deps.log.append({
-          stage: "ignored",
-          at: at(),
-          source: result.source,
-          reason: result.reason,
-          ...(result.eventId ? { eventId: result.eventId } : {}),
-        });
+        await logUnusableInput(result, deps);
         await sink.ignored({ source: result.source, reason: result.reason, ...(result.eventId ? { eventId: result.eventId } : {}) });
         break;
       case "event": {

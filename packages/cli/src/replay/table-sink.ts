@@ -1,6 +1,6 @@
 import type { Writable } from "node:stream";
 import type { FindingReport } from "@hipaa-remediate/core";
-import { renderTable } from "../output/table";
+import { renderFindings, renderTable } from "../output/table";
 import type { ReplaySink } from "./run-replay";
 import type { ReplaySummary } from "./summary";
 
@@ -27,10 +27,7 @@ export function tableSink(out: Writable): ReplaySink {
       const parts: string[] = [];
       if (findings.length > 0) {
         parts.push(
-          `Findings\n${renderTable(
-            ["Control", "Resource", "Decision", "Outcome", "Summary"],
-            findings.map((f) => [f.control, f.resource, f.decision, f.outcome, f.summary]),
-          )}${extraFindings ? `\n… and ${extraFindings} more (use --format jsonl for all)` : ""}`,
+          `Findings\n${renderFindings(findings)}${extraFindings ? `\n… and ${extraFindings} more (use --format jsonl for all)` : ""}`,
         );
       } else {
         parts.push("No findings.");

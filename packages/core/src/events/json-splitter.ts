@@ -262,7 +262,7 @@ export class JsonValueSplitter {
     return i;
   }
 
-  private beginValue(buf: Buffer, at: number, state: number): void {
+  private beginValue(at: number, state: number): void {
     this.state = state;
     this.valueStart = at;
     this.valueOffset = this.base + at;
@@ -303,7 +303,7 @@ export class JsonValueSplitter {
         this.openContainer("Records", line);
         return arrayStart;
       }
-      this.beginValue(buf, i, TOP_VALUE);
+      this.beginValue(i, TOP_VALUE);
       return i;
     }
     this.malformed(
@@ -339,7 +339,7 @@ export class JsonValueSplitter {
     if (i >= buf.length) return i;
     // `]` after `,` is a trailing comma: no element is lost, so it is accepted.
     if (buf[i] === CLOSE_ARRAY) return this.closeContainer(i + 1);
-    this.beginValue(buf, i, ELEMENT);
+    this.beginValue(i, ELEMENT);
     return i;
   }
 

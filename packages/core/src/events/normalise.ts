@@ -1,5 +1,5 @@
 import { canonicalJson, isJsonObject, sha256Hex, type JsonObject } from "../support/json";
-import type { Actor, ChangeEvent } from "./change-event";
+import type { Actor } from "./change-event";
 import { describeIssues, jsonTypeOf } from "./describe-issues";
 import { atPath, ignored, joinPath, rejected, type IngestResult, type ValueSite } from "./ingest-result";
 import { accountIdText, isObjectValue, isoTime, readOnlyFlag, text } from "./record-fields";

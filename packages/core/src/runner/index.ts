@@ -8,3 +8,4 @@ export * from "./sqlite-idempotency";
 export * from "./sweep";
 export * from "./sqs-record";
 export * from "./rollback";
+export * from "./unusable-input";

@@ -2,6 +2,7 @@ import { parseSqsRecord } from "../events";
 import type { EngineDeps } from "./deps";
 import type { EventReport } from "./process-event";
 import { processEvent } from "./process-event";
+import { logUnusableInput } from "./unusable-input";
 
 /**
  * Thrown for a message that can never be processed. The batch reports it as failed, so SQS retries it and,
@@ -36,26 +37,13 @@ export interface SqsRecordLike {
 
 /** One SQS record through the pipeline: parse, then the same processing as every other input. */
 export async function handleSqsRecord(record: SqsRecordLike, deps: EngineDeps): Promise<EventReport | undefined> {
-  const at = deps.now().toISOString();
   const result = parseSqsRecord(record);
   switch (result.kind) {
     case "rejected":
-      await deps.log.append({
-        stage: "rejected",
-        at,
-        source: result.source,
-        reason: result.reason,
-        details: { receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? "1") },
-      });
+      await logUnusableInput(result, deps, { receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? "1") });
       throw new RejectedMessageError(record.messageId, result.reason);
     case "ignored":
-      await deps.log.append({
-        stage: "ignored",
-        at,
-        source: result.source,
-        reason: result.reason,
-        ...(result.eventId ? { eventId: result.eventId } : {}),
-      });
+      await logUnusableInput(result, deps);
       return undefined;
     case "event": {
       const report = await processEvent(result.event, deps);
