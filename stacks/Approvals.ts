@@ -1,25 +1,30 @@
-import { Api, use, type StackContext } from "sst/constructs";
+import { Api, Cron, use, type StackContext } from "sst/constructs";
 import { AuditLog } from "./AuditLog";
 import { State } from "./State";
 import { useDeployedPolicy } from "./lib/deployment";
 import { serviceFunction } from "./lib/functions";
 import { sendAccess, workQueue } from "./lib/queues";
 import { ENV, logAppendAccess } from "./lib/remediator";
+import { tableAccess } from "./lib/tables";
 import { remediatorFunction } from "./lib/remediator-function";
-import { APPROVAL_WORKER_TIMEOUT, SLACK_INTERACTIVITY_TIMEOUT } from "./lib/timeouts";
+import { APPROVAL_WORKER_TIMEOUT, PROPOSAL_HOUSEKEEPING_TIMEOUT, SLACK_INTERACTIVITY_TIMEOUT } from "./lib/timeouts";
+
+/** How often pending proposals are expired and reminded; expiry is in hours, so minutes of lag do not matter. */
+export const PROPOSAL_HOUSEKEEPING_SCHEDULE = "rate(10 minutes)";
 
 export const SLACK_INTERACTIVITY_ROUTE = "POST /slack/interactivity";
 const SLACK_INTERACTIVITY_PATH = "/slack/interactivity";
 
 /**
- * Slack approvals. The interactivity endpoint only verifies the request and queues the action, so Slack gets its
- * answer within 3 seconds; the worker re-checks the resource, applies, verifies and updates the message.
+ * Slack approvals. The interactivity endpoint verifies the request and queues the action, so Slack gets its answer
+ * within 3 seconds; the worker re-checks the resource, applies, verifies and updates the message. A click on Exempt
+ * opens its form in the endpoint itself, before answering, because Slack's trigger_id expires too soon for a queue.
  */
 export function Approvals(context: StackContext) {
   const { app, stack } = context;
   const policy = useDeployedPolicy(app);
   const { log } = use(AuditLog);
-  const { slackSigningSecret } = use(State);
+  const { proposals, slackSigningSecret, slackBotToken } = use(State);
 
   const approvals = workQueue(stack, "ApprovalsQueue", {
     consumerTimeout: APPROVAL_WORKER_TIMEOUT,
@@ -28,17 +33,23 @@ export function Approvals(context: StackContext) {
 
   const interactivity = serviceFunction(stack, "SlackInteractivity", {
     handler: "packages/functions/src/slack-interactivity.handler",
-    description: "hipaa-remediate Slack interactivity: verifies Slack's signature, logs and queues the action",
+    description: "hipaa-remediate Slack interactivity: verifies Slack's signature, queues the action or opens the exemption form",
     timeout: SLACK_INTERACTIVITY_TIMEOUT,
     environment: {
       ...policy.environment,
       [ENV.approvalsQueueUrl]: approvals.queue.queueUrl,
       [ENV.logTable]: log.table.tableName,
+      [ENV.proposalsTable]: proposals.table.tableName,
       [ENV.serviceName]: "hipaa-remediate-slack-interactivity",
     },
-    // It logs each acknowledgement (who clicked what) before queueing the work.
-    statements: [sendAccess("SendApprovals", approvals.queue), logAppendAccess(log)],
-    secrets: [slackSigningSecret],
+    // It logs refused interactions, and reads (never changes) the proposal whose exemption form it opens.
+    statements: [
+      sendAccess("SendApprovals", approvals.queue),
+      logAppendAccess(log),
+      tableAccess("ReadProposals", proposals, ["dynamodb:GetItem"]),
+    ],
+    // The bot token opens the exemption form and replies to the user when it cannot.
+    secrets: [slackSigningSecret, slackBotToken],
     copyFiles: policy.copyFiles,
   });
 
@@ -60,10 +71,34 @@ export function Approvals(context: StackContext) {
     consumes: { queue: approvals.queue, batchSize: 1 },
   });
 
+  const housekeeping = serviceFunction(stack, "ProposalHousekeeping", {
+    handler: "packages/functions/src/proposal-housekeeping.handler",
+    description: "hipaa-remediate proposal housekeeping: expires overdue proposals and sends one reminder each",
+    timeout: PROPOSAL_HOUSEKEEPING_TIMEOUT,
+    environment: {
+      ...policy.environment,
+      [ENV.logTable]: log.table.tableName,
+      [ENV.proposalsTable]: proposals.table.tableName,
+      [ENV.serviceName]: "hipaa-remediate-proposal-housekeeping",
+    },
+    // Lists pending proposals (the byStatus index), moves them to expired, records reminders; logs each expiry.
+    statements: [
+      logAppendAccess(log),
+      tableAccess("ExpireProposals", proposals, ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]),
+    ],
+    secrets: [slackBotToken],
+    copyFiles: policy.copyFiles,
+  });
+  const housekeepingSchedule = new Cron(stack, "ProposalHousekeepingSchedule", {
+    schedule: PROPOSAL_HOUSEKEEPING_SCHEDULE,
+    // The next run comes soon enough; a failed one is not retried on top of it.
+    job: { function: housekeeping.fn, cdk: { target: { retryAttempts: 0 } } },
+  });
+
   stack.addOutputs({
     SlackInteractivityUrl: `${api.url}${SLACK_INTERACTIVITY_PATH}`,
     ApprovalsQueueUrl: approvals.queue.queueUrl,
     ApprovalsDeadLetterQueueUrl: approvals.deadLetterQueue.queueUrl,
   });
-  return { api, approvals, interactivity, worker };
+  return { api, approvals, interactivity, worker, housekeeping, housekeepingSchedule };
 }

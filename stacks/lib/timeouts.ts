@@ -10,3 +10,5 @@ export const APPROVAL_WORKER_TIMEOUT = Duration.minutes(2);
 export const SLACK_INTERACTIVITY_TIMEOUT = Duration.seconds(10);
 /** A full-account sweep lists every resource of every control; Lambda's maximum. */
 export const SWEEP_TIMEOUT = Duration.minutes(15);
+/** Expiring and reminding pending proposals: a handful of DynamoDB and Slack calls per proposal. */
+export const PROPOSAL_HOUSEKEEPING_TIMEOUT = Duration.minutes(2);

@@ -88,15 +88,16 @@ async function proposeThroughPipeline(): Promise<{ proposal: Proposal; resource:
 
 /** The deployed approval path: the interactivity function enqueues, the approval worker Lambda decides. */
 async function clickThroughLambdas(proposal: Proposal, user = APPROVER): Promise<void> {
+  const approvalDeps = approvalDepsFromEngine(engineWithExemptions(), { slack: slack().client() });
   const endpoint = createSlackInteractivityHandler(async () => ({
+    ...approvalDeps,
     signingSecret: TEST_SIGNING_SECRET,
     now: () => new Date(),
-    log: pipeline.deps.log,
     logger: silentLogger,
     sqs,
     queueUrl: approvalsQueue.url,
   }));
-  const worker = createApprovalWorker(async () => approvalDepsFromEngine(engineWithExemptions(), { slack: slack().client() }));
+  const worker = createApprovalWorker(async () => approvalDeps);
   const click = signInteraction(buttonClickPayload(proposal, "approve", { user }), { timestamp: new Date() });
   expect(await endpoint(httpApiEvent(click))).toEqual({ statusCode: 200, headers: { "content-type": "text/plain" }, body: "" });
   expect(await pumpQueue(sqs, approvalsQueue, worker)).toEqual({ invocations: 1, succeeded: 1, failed: 0 });

@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { CfnElement } from "aws-cdk-lib";
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { CLOUDTRAIL_DETAIL_TYPE, LOG_BY_EVENT_INDEX, LOG_TABLE_KEYS, PolicyError, parsePolicy } from "@hipaa-remediate/core";
 import { controls } from "@hipaa-remediate/remediations";
@@ -30,6 +31,7 @@ const HANDLERS = {
   sweep: "packages/functions/src/sweep.handler",
   interactivity: "packages/functions/src/slack-interactivity.handler",
   worker: "packages/functions/src/approval-worker.handler",
+  housekeeping: "packages/functions/src/proposal-housekeeping.handler",
 } as const;
 
 const HOME_STACKS = ["AuditLog", "State", "Ingestion", "Engine", "Approvals", "Sweep"];
@@ -65,6 +67,14 @@ function declaredActions(): string[] {
 
 function allowedActions(statements: Statement[]): Set<string> {
   return new Set(statements.filter((s) => s.Effect === "Allow").flatMap((s) => actionsOf(s).map((a) => a.toLowerCase())));
+}
+
+/** Whether a statement names a table another stack exports (e.g. the proposals table, from State), or its indexes. */
+function refersToTable(statement: Statement, stackId: string, tableId: string): boolean {
+  const stack = home.stack(stackId);
+  const table = stack.node.findChild(tableId).node.defaultChild;
+  if (!(table instanceof CfnElement)) throw new Error(`${stackId}/${tableId} is not a CloudFormation resource`);
+  return JSON.stringify(statement.Resource ?? null).includes(`:ExportsOutputFnGetAtt${stack.getLogicalId(table)}Arn`);
 }
 
 function everyTemplate(synth: Synthesised): [string, Template][] {
@@ -248,9 +258,10 @@ describe("home region us-east-1", () => {
     expect(JSON.stringify(resourcesOf(secrets[0] ?? { Effect: "Allow", Action: [] }))).toContain("/Secret/SLACK_BOT_TOKEN/value");
   });
 
-  it("lets the Slack endpoint only log, read its signing secret and queue approvals", () => {
+  it("lets the Slack endpoint only log, read its Slack secrets and proposals, and queue approvals", () => {
     const approvals = home.template("Approvals");
-    const statements = roleStatements(approvals, functionByHandler(approvals, HANDLERS.interactivity).roleId);
+    const { fn, roleId } = functionByHandler(approvals, HANDLERS.interactivity);
+    const statements = roleStatements(approvals, roleId);
     const actions = [...allowedActions(statements)].sort();
     expect(actions).toEqual(
       ["dynamodb:getitem", "dynamodb:putitem", "dynamodb:query", "logs:createlogstream", "logs:putlogevents", "sqs:sendmessage", "ssm:getparameters"]
@@ -258,8 +269,24 @@ describe("home region us-east-1", () => {
         .sort(),
     );
     const secrets = statements.filter((s) => actionsOf(s).includes("ssm:GetParameters"));
-    expect(JSON.stringify(secrets)).toContain("/Secret/SLACK_SIGNING_SECRET/value");
-    expect(JSON.stringify(secrets)).not.toContain("SLACK_BOT_TOKEN");
+    // The bot token opens the exemption form inside Slack's three-second window.
+    expect([...new Set(JSON.stringify(secrets).match(/\/Secret\/[A-Z_]+\//g))].sort()).toEqual([
+      "/Secret/SLACK_BOT_TOKEN/",
+      "/Secret/SLACK_SIGNING_SECRET/",
+    ]);
+    expect(Object.keys(fn.Environment?.Variables ?? {})).toContain("PROPOSALS_TABLE");
+  });
+
+  it("lets the Slack endpoint GetItem the proposals table and nothing else on it", () => {
+    const approvals = home.template("Approvals");
+    const onProposals = (handler: string) =>
+      roleStatements(approvals, functionByHandler(approvals, handler).roleId).filter((s) => refersToTable(s, "State", "Proposals"));
+    // The worker decides proposals through the same table reference, so the match below is not vacuous.
+    expect(onProposals(HANDLERS.worker).flatMap(actionsOf)).toContain("dynamodb:UpdateItem");
+    const statements = onProposals(HANDLERS.interactivity);
+    expect(statements.map((s) => ({ effect: s.Effect, actions: actionsOf(s), resources: resourcesOf(s).length }))).toEqual([
+      { effect: "Allow", actions: ["dynamodb:GetItem"], resources: 1 },
+    ]);
   });
 
   it("serves Slack interactivity on POST /slack/interactivity", () => {
@@ -308,6 +335,18 @@ describe("home region us-east-1", () => {
         PointInTimeRecoveryEnabled: true,
       });
     }
+  });
+
+  it("expires and reminds pending proposals on a schedule, with no more than it needs on the proposals table", () => {
+    const approvals = home.template("Approvals");
+    const housekeeping = functionByHandler(approvals, HANDLERS.housekeeping);
+    expect(rules(approvals).map((rule) => rule.ScheduleExpression)).toEqual(["rate(10 minutes)"]);
+    const onProposals = roleStatements(approvals, housekeeping.roleId).filter((s) => refersToTable(s, "State", "Proposals"));
+    expect(onProposals.flatMap(actionsOf).sort()).toEqual(["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"]);
+    const all = roleStatements(approvals, housekeeping.roleId).flatMap(actionsOf);
+    // Tables, its own logs, its Slack secret and X-Ray (SST traces every function): no control's actions.
+    const services = new Set(all.map((action) => action.split(":")[0]));
+    expect([...services].sort()).toEqual(["dynamodb", "logs", "ssm", "xray"]);
   });
 
   it("sweeps on the default schedule", () => {

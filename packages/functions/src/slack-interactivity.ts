@@ -1,18 +1,31 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { acknowledge, DynamoDbLogStore, type AcknowledgeDeps } from "@hipaa-remediate/core";
+import {
+  acknowledge,
+  ApproverDirectory,
+  DynamoDbLogStore,
+  DynamoDbProposalStore,
+  loadPolicy,
+  openExemptionForm,
+  type AcknowledgeDeps,
+  type ExemptionFormDeps,
+} from "@hipaa-remediate/core";
+import { controlById, controls } from "@hipaa-remediate/remediations";
+import { WebClient } from "@slack/web-api";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { once, powertoolsLogger, readSlackSecret, requiredEnv } from "./wiring/runtime";
 
-export interface InteractivityEndpointDeps extends AcknowledgeDeps {
+export interface InteractivityEndpointDeps extends AcknowledgeDeps, ExemptionFormDeps {
   sqs: SQSClient;
   /** The approvals queue; the approval worker consumes it. */
   queueUrl: string;
 }
 
 /**
- * Slack's interactivity endpoint (API Gateway HTTP API). It only verifies, parses and enqueues, so it answers
- * within Slack's three-second window; the approval worker does the work.
+ * Slack's interactivity endpoint (API Gateway HTTP API). It verifies and parses each interaction and queues the
+ * work for the approval worker, so it answers within Slack's three-second window. The one exception is a click
+ * on Exempt: Slack's trigger_id for the form expires three seconds after the click, too soon for a queue and a
+ * worker's cold start, so the form is opened here, before the answer.
  */
 export function createSlackInteractivityHandler(getDeps: () => Promise<InteractivityEndpointDeps>) {
   return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
@@ -21,7 +34,10 @@ export function createSlackInteractivityHandler(getDeps: () => Promise<Interacti
     const body = event.body ?? "";
     const rawBody = event.isBase64Encoded ? Buffer.from(body, "base64").toString("utf8") : body;
     const ack = await acknowledge({ rawBody, headers: event.headers }, deps);
-    if (ack.work) {
+    if (ack.work?.kind === "open-exemption") {
+      const result = await openExemptionForm(ack.work, deps);
+      deps.logger.info("processed Slack action", { kind: ack.work.kind, proposalId: ack.work.proposalId, result });
+    } else if (ack.work) {
       await deps.sqs.send(new SendMessageCommand({ QueueUrl: deps.queueUrl, MessageBody: JSON.stringify(ack.work) }));
     }
     return { statusCode: ack.status, headers: { "content-type": ack.contentType }, body: ack.body };
@@ -29,11 +45,20 @@ export function createSlackInteractivityHandler(getDeps: () => Promise<Interacti
 }
 
 async function deployedInteractivityDeps(): Promise<InteractivityEndpointDeps> {
+  const dynamodb = new DynamoDBClient({});
+  const slack = new WebClient(await readSlackSecret("SLACK_BOT_TOKEN"));
+  const policy = await loadPolicy(process.env.POLICY_FILE, controls);
+  const now = () => new Date();
   return {
     signingSecret: await readSlackSecret("SLACK_SIGNING_SECRET"),
-    now: () => new Date(),
-    log: new DynamoDbLogStore({ client: new DynamoDBClient({}), tableName: requiredEnv("LOG_TABLE") }),
+    now,
+    log: new DynamoDbLogStore({ client: dynamodb, tableName: requiredEnv("LOG_TABLE") }),
     logger: powertoolsLogger("hipaa-remediate-slack-interactivity"),
+    // Read only: the function's role may GetItem on the proposals table and nothing else there.
+    proposals: new DynamoDbProposalStore(dynamodb, requiredEnv("PROPOSALS_TABLE")),
+    slack,
+    approvers: new ApproverDirectory(policy.approvers, { slack, now }),
+    describeControl: controlById,
     sqs: new SQSClient({}),
     queueUrl: requiredEnv("APPROVALS_QUEUE_URL"),
   };

@@ -7,6 +7,7 @@ import {
   DynamoDbLogStore,
   DynamoDbProposalStore,
   createLogTable,
+  isJsonObject,
   silentLogger,
   type ApprovalDeps,
 } from "@hipaa-remediate/core";
@@ -21,7 +22,7 @@ import { collect } from "../../support/log-drafts";
 import { MOTO_REGION, useMoto } from "../../support/moto";
 import { pumpQueue } from "../../support/sqs-lambda";
 import { useSlackRecorder } from "../../support/slack-recorder";
-import { buttonClickPayload, signInteraction, TEST_SIGNING_SECRET } from "../../support/slack-signing";
+import { buttonClickPayload, exemptionSubmissionPayload, signInteraction, TEST_SIGNING_SECRET } from "../../support/slack-signing";
 import {
   APPROVER,
   CONTROL,
@@ -44,6 +45,7 @@ let queue: { url: string; arn: string };
 let deps: ApprovalDeps;
 let proposals: DynamoDbProposalStore;
 let log: DynamoDbLogStore;
+let exemptions: DynamoDbExemptionStore;
 const execute = vi.fn(s3EncryptionExecutor(s3));
 
 beforeAll(async () => {
@@ -58,6 +60,7 @@ beforeAll(async () => {
   await createLogTable(dynamodb, "log");
   proposals = new DynamoDbProposalStore(dynamodb, "proposals");
   log = new DynamoDbLogStore({ client: dynamodb, tableName: "log" });
+  exemptions = new DynamoDbExemptionStore(dynamodb, "exemptions");
   const slack = slackRecorder().client();
   deps = {
     proposals,
@@ -66,7 +69,7 @@ beforeAll(async () => {
     approvers: new ApproverDirectory({ users: [APPROVER.id], userGroups: [] }, { slack, now: () => now }),
     now: () => now,
     execute,
-    exemptions: new DynamoDbExemptionStore(dynamodb, "exemptions"),
+    exemptions,
     logger: silentLogger,
     describeControl: (id) => (id === CONTROL.id ? CONTROL : undefined),
   };
@@ -81,6 +84,11 @@ const endpoint = createSlackInteractivityHandler(async () => ({
   now: () => now,
   log,
   logger: silentLogger,
+  // What the deployed role allows on the proposals table: GetItem, nothing that changes a proposal.
+  proposals: { get: (id: string) => proposals.get(id) },
+  ...(deps.slack ? { slack: deps.slack } : {}),
+  approvers: deps.approvers,
+  describeControl: deps.describeControl,
   sqs,
   queueUrl: queue.url,
 }));
@@ -103,6 +111,76 @@ describe("Slack interactivity through the Lambda handlers", () => {
     expect(await proposals.get(proposal.id)).toMatchObject({ status: "applied", decidedBy: { id: APPROVER.id, via: "slack" } });
     expect((await collect(log.read())).map((entry) => entry.stage)).toContain("approved");
     expect(slackRecorder().callsTo("chat.update").at(-1)?.args.text).toBe(":white_check_mark: Approved by *dana*. The fix was applied and verified.");
+  });
+
+  it("opens the exemption form before answering an Exempt click and queues nothing; the submission goes through the worker", async () => {
+    const proposal = sampleProposal("phi-lambda-exempt", now);
+    await proposals.create(proposal);
+
+    const click = signInteraction(buttonClickPayload(proposal, "exempt", { user: APPROVER }), { timestamp: now });
+    expect(await endpoint(httpApiEvent(click, now))).toEqual({ statusCode: 200, headers: { "content-type": "text/plain" }, body: "" });
+    // Slack's trigger_id lives three seconds: the form is open by the time the handler has answered.
+    const opened = slackRecorder().callsTo("views.open");
+    expect(opened).toHaveLength(1);
+    expect(opened[0]?.args).toMatchObject({
+      trigger_id: "1234567890.1234567890.abcdef",
+      view: { type: "modal", callback_id: "proposal-exemption" },
+    });
+    const view = opened[0]?.args.view;
+    const metadata = isJsonObject(view) ? view.private_metadata : undefined;
+    expect(JSON.parse(String(metadata))).toEqual({ p: proposal.id, h: proposal.planHash, m: proposal.slack });
+    expect(await pumpQueue(sqs, queue, worker)).toEqual({ invocations: 0, succeeded: 0, failed: 0 });
+    expect((await proposals.get(proposal.id))?.status).toBe("pending");
+
+    const reason = "Vendor migration in progress; bucket holds no PHI until April";
+    const submission = signInteraction(exemptionSubmissionPayload(proposal, { user: APPROVER, reason }), { timestamp: now });
+    expect(await endpoint(httpApiEvent(submission, now))).toEqual({ statusCode: 200, headers: { "content-type": "text/plain" }, body: "" });
+    expect((await proposals.get(proposal.id))?.status).toBe("pending");
+    expect(await pumpQueue(sqs, queue, worker)).toEqual({ invocations: 1, succeeded: 1, failed: 0 });
+
+    expect((await exemptions.list()).filter((exemption) => exemption.resource === proposal.finding.resource.arn)).toEqual([
+      {
+        source: "approval",
+        resource: proposal.finding.resource.arn,
+        controls: [proposal.control],
+        reason,
+        owner: "dana (Slack U0APPROVER)",
+        expires: new Date(now.getTime() + 30 * 86_400_000).toISOString(),
+      },
+    ]);
+    expect(await proposals.get(proposal.id)).toMatchObject({ status: "exempted", decidedBy: { id: APPROVER.id, via: "slack" } });
+    expect((await collect(log.read())).filter((entry) => entry.proposalId === proposal.id).map((entry) => entry.stage)).toEqual(["exempted"]);
+    expect(slackRecorder().callsTo("views.open")).toHaveLength(1);
+    expect(execute).not.toHaveBeenCalledWith(expect.objectContaining({ id: proposal.id }), expect.anything());
+  });
+
+  const decidedAt = new Date(now.getTime() - 60_000).toISOString();
+  it.each([
+    ["missing", undefined, "This proposal no longer exists."],
+    [
+      "decided",
+      sampleProposal("phi-lambda-decided", now, { status: "rejected", decidedBy: { id: "U0SECOND", name: "sam", via: "slack" }, decidedAt }),
+      `Already rejected by sam at ${decidedAt}.`,
+    ],
+    [
+      "expired",
+      sampleProposal("phi-lambda-expired", new Date(now.getTime() - 48 * 3_600_000)),
+      `This proposal expired at ${new Date(now.getTime() - 24 * 3_600_000).toISOString()}; nothing was changed.`,
+    ],
+  ])("answers an Exempt click on a %s proposal privately, opening and queueing nothing", async (_case, stored, reply) => {
+    const proposal = stored ?? sampleProposal("phi-lambda-missing", now);
+    if (stored) await proposals.create(stored);
+    const responseUrl = `${slackRecorder().url}/actions/${proposal.id}`;
+
+    const click = signInteraction(buttonClickPayload(proposal, "exempt", { user: APPROVER, responseUrl }), { timestamp: now });
+    expect((await endpoint(httpApiEvent(click, now))).statusCode).toBe(200);
+
+    expect(slackRecorder().responses).toEqual([
+      { path: `/actions/${proposal.id}`, body: { response_type: "ephemeral", replace_original: false, text: reply } },
+    ]);
+    expect(slackRecorder().callsTo("views.open")).toEqual([]);
+    expect(await pumpQueue(sqs, queue, worker)).toEqual({ invocations: 0, succeeded: 0, failed: 0 });
+    expect((await proposals.get(proposal.id))?.status).toBe(stored?.status);
   });
 
   it("answers a forged request with 401 and queues nothing", async () => {

@@ -8,5 +8,7 @@ export * from "./sqlite-exemption-store";
 export * from "./dynamodb-exemption-store";
 export * from "./verified-action";
 export * from "./acknowledge";
+export { describeDecision, proposalFields, type ActionResult, type ClickDeps } from "./click-session";
+export * from "./exemption-form";
 export * from "./interactivity";
 export * from "./engine-wiring";

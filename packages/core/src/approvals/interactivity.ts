@@ -1,18 +1,23 @@
-import type { WebClient } from "@slack/web-api";
-import type { Decider, LogDraft } from "../log/entry";
-import type { LogStore } from "../log/port";
+import type { Decider } from "../log/entry";
 import type { ExemptionRef } from "../policy/decision";
-import type { Proposal, ProposalStatus, ProposalStore } from "../proposals/proposal";
-import { errorFields, planHash, resourceFields } from "../runner/log-fields";
+import type { Proposal, ProposalStore } from "../proposals/proposal";
+import { errorFields } from "../runner/log-fields";
 import type { ExecutionOutcome } from "../runner/outcome";
-import type { JsonObject } from "../support/json";
-import type { Logger } from "../support/logger";
-import { INTERACTIVITY_SOURCE } from "./acknowledge";
 import type { MessageRef } from "./action-value";
-import type { ApproverDirectory } from "./approvers";
+import {
+  admitClick,
+  bestEffort,
+  ClickSession,
+  currentDecision,
+  expiredReply,
+  proposalFields,
+  type ActionResult,
+  type ClickDeps,
+} from "./click-session";
 import type { ExemptionStore } from "./exemption-store";
-import { EXEMPTION_DAYS, type DescribeControl, type ProposalOutcome } from "./message";
-import { ProposalMessenger, type ReplyTarget } from "./notifier";
+import { openExemptionForm } from "./exemption-form";
+import { EXEMPTION_DAYS, type ProposalOutcome } from "./message";
+import { ProposalMessenger } from "./notifier";
 import type { VerifiedAction } from "./verified-action";
 
 /**
@@ -21,110 +26,36 @@ import type { VerifiedAction } from "./verified-action";
  */
 export type ExecuteApprovedPlan = (proposal: Proposal, decidedBy: Decider) => Promise<ExecutionOutcome>;
 
-export interface ApprovalDeps {
+/** What deciding needs on top of checking a click: the full proposal store, the executor and the exemptions. */
+export interface ApprovalDeps extends ClickDeps {
   proposals: ProposalStore;
-  log: LogStore;
-  /**
-   * Absent when there is no Slack (the local page or the CLI decides): then nothing is posted, replied or
-   * updated in Slack, and the ActionResult is the only answer.
-   */
-  slack?: WebClient;
-  approvers: ApproverDirectory;
-  now(): Date;
   execute: ExecuteApprovedPlan;
   exemptions: ExemptionStore;
-  logger: Logger;
-  describeControl: DescribeControl;
 }
-
-/** What became of one action; the local runner and tests read it, Slack users see the message and replies. */
-export type ActionResult =
-  | "unauthorised"
-  | "not-found"
-  | "already-decided"
-  | "expired"
-  | "plan-changed"
-  | "modal-opened"
-  | "modal-failed"
-  | "rejected"
-  | "exempted"
-  | Extract<ProposalStatus, "applied" | "failed" | "no-longer-applies">;
 
 /**
  * The work behind one verified interaction: who is asking, is the proposal still open and unchanged, then exactly
  * one decision per proposal, enforced by the store's atomic `transition`.
  */
 export async function processAction(action: VerifiedAction, deps: ApprovalDeps): Promise<ActionResult> {
+  if (action.kind === "open-exemption") return openExemptionForm(action, deps);
+
   const session = new ActionSession(action, deps);
-
-  if (!(await deps.approvers.isApprover(action.user.id))) {
-    await deps.log.append({
-      stage: "unauthorised-attempt",
-      at: session.at(),
-      proposalId: action.proposalId,
-      planHash: action.planHash,
-      reason: `Slack user ${action.user.id} is not an approver in the policy`,
-      details: attemptDetails(action),
-    });
-    await session.reply("You are not authorised to decide remediation proposals. Ask an approver named in the policy.");
-    return "unauthorised";
-  }
-
-  const proposal = await deps.proposals.get(action.proposalId);
-  if (!proposal) {
-    await session.refuse({ proposalId: action.proposalId }, `proposal ${action.proposalId} does not exist`);
-    await session.reply("This proposal no longer exists.");
-    return "not-found";
-  }
-  if (proposal.status !== "pending") {
-    await session.reply(describeDecision(proposal));
-    return "already-decided";
-  }
-  if (deps.now().getTime() > Date.parse(proposal.expiresAt)) {
+  const admission = await admitClick(session, async (proposal) => {
     const expired = await expireProposal(proposal, deps, session.messenger);
-    await session.reply(expired ? `This proposal expired at ${proposal.expiresAt}; nothing was changed.` : await current(proposal, deps));
+    await session.reply(expired ? expiredReply(proposal) : await currentDecision(proposal, deps));
     return expired ? "expired" : "already-decided";
-  }
-  // The button pins the plan the approver saw; the stored plan must still hash to the stored hash.
-  const storedPlanHash = planHash(proposal.plan);
-  if (action.planHash !== proposal.planHash || storedPlanHash !== proposal.planHash) {
-    await session.refuse(
-      proposalFields(proposal, deps),
-      action.planHash !== proposal.planHash
-        ? `plan hash mismatch: the button carries ${action.planHash}, the proposal holds ${proposal.planHash}`
-        : `stored plan hashes to ${storedPlanHash}, not to the recorded ${proposal.planHash}`,
-    );
-    await session.reply("The plan changed after this message was posted, so this click was refused. Nothing was changed.");
-    return "plan-changed";
-  }
+  });
+  if (!admission.admitted) return admission.result;
+  const { proposal } = admission;
 
   switch (action.kind) {
     case "approve":
       return approve(proposal, session);
     case "reject":
       return rejectProposal(proposal, session, action.reason);
-    case "open-exemption":
-      return openExemptionModal(proposal, action.triggerId, action.message, session);
     case "exempt":
       return exempt(proposal, action.reason, session, action.days);
-  }
-}
-
-/** Slack's trigger_id lives three seconds: a failure is reported to the user, never retried. */
-async function openExemptionModal(
-  proposal: Proposal,
-  triggerId: string,
-  message: MessageRef | undefined,
-  session: ActionSession,
-): Promise<ActionResult> {
-  try {
-    if (!session.messenger) throw new Error("no Slack client configured");
-    await session.messenger.openExemptionModal(proposal, triggerId, message);
-    return "modal-opened";
-  } catch (error) {
-    session.deps.logger.warn(`could not open the exemption form for proposal ${proposal.id}`, { error: errorFields(error) });
-    await session.reply("Slack did not open the exemption form in time. Click Exempt again.");
-    return "modal-failed";
   }
 }
 
@@ -260,85 +191,13 @@ async function expireProposal(
   return true;
 }
 
-/** What a person sees when the proposal was decided before their click counted. */
-export function describeDecision(proposal: Proposal): string {
-  const by = proposal.decidedBy ? ` by ${proposal.decidedBy.name || proposal.decidedBy.id}` : "";
-  const when = proposal.decidedAt ? ` at ${proposal.decidedAt}` : "";
-  switch (proposal.status) {
-    case "pending":
-      return "This proposal is still waiting for a decision.";
-    case "expired":
-      return `This proposal expired at ${proposal.expiresAt} without a decision.`;
-    case "approved":
-      return `Already approved${by}${when}; the fix is being applied.`;
-    case "applied":
-      return `Already approved${by}${when}; the fix was applied and verified.`;
-    case "failed":
-      return `Already approved${by}${when}; applying the fix failed.`;
-    case "no-longer-applies":
-      return `Already approved${by}${when}; the fix no longer applied.`;
-    case "rejected":
-      return `Already rejected${by}${when}.`;
-    case "exempted":
-      return `Already exempted${by}${when}.`;
-  }
-}
-
-/** The fields every log entry about a proposal shares, so its entries can be joined with the finding's. */
-export function proposalFields(
-  proposal: Proposal,
-  deps: Pick<ApprovalDeps, "describeControl">,
-): Omit<LogDraft, "stage" | "at"> {
-  const hipaa = deps.describeControl(proposal.control)?.hipaa.sections;
-  return {
-    ...(proposal.finding.event ? { eventId: proposal.finding.event.id, actor: proposal.finding.event.actor } : {}),
-    resource: resourceFields(proposal.finding.resource),
-    control: proposal.control,
-    ...(hipaa ? { hipaa: [...hipaa] } : {}),
-    proposalId: proposal.id,
-    planHash: proposal.planHash,
-  };
-}
-
-async function current(proposal: Proposal, deps: Pick<ApprovalDeps, "proposals">): Promise<string> {
-  const latest = await deps.proposals.get(proposal.id);
-  return describeDecision(latest ?? proposal);
-}
-
-async function bestEffort(logger: Logger, what: string, work: () => Promise<unknown>): Promise<void> {
-  try {
-    await work();
-  } catch (error) {
-    logger.warn(`${what} failed`, { error: errorFields(error) });
-  }
-}
-
-/** Who tried what, for entries about clicks that were not decisions. */
-function attemptDetails(action: VerifiedAction): JsonObject {
-  return { attemptedBy: { id: action.user.id, name: action.user.name, via: action.via }, action: action.kind };
-}
-
-/** Per-action helpers: the decider, replies to the clicking user, and message updates. */
-class ActionSession {
+/** Per-action helpers on top of the click's: the decider, the exactly-once gate and message updates. */
+class ActionSession extends ClickSession<ApprovalDeps> {
   readonly decider: Decider;
-  readonly messenger: ProposalMessenger | undefined;
-  private readonly target: ReplyTarget;
 
-  constructor(
-    private readonly action: VerifiedAction,
-    readonly deps: ApprovalDeps,
-  ) {
+  constructor(action: VerifiedAction, deps: ApprovalDeps) {
+    super(action, deps);
     this.decider = { id: action.user.id, name: action.user.name, via: action.via };
-    this.messenger = deps.slack ? new ProposalMessenger(deps.slack, deps.describeControl) : undefined;
-    this.target = {
-      userId: action.user.id,
-      ...(action.responseUrl ? { responseUrl: action.responseUrl } : {}),
-      ...(action.message ? { channel: action.message.channel } : {}),
-    };
-  }
-
-  at(): string {
-    return this.deps.now().toISOString();
   }
 
   /**
@@ -350,15 +209,8 @@ class ActionSession {
     if (await this.deps.proposals.transition(proposal.id, "pending", to, { decidedBy: this.decider, decidedAt })) {
       return { ...proposal, status: to, decidedBy: this.decider, decidedAt };
     }
-    await this.reply(await current(proposal, this.deps));
+    await this.reply(await currentDecision(proposal, this.deps));
     return undefined;
-  }
-
-  /** Replies are courtesy: the decision is already recorded, so a failed reply is logged and not retried. */
-  async reply(text: string): Promise<void> {
-    const messenger = this.messenger;
-    if (!messenger || (!this.target.responseUrl && !this.target.channel)) return;
-    await bestEffort(this.deps.logger, `reply to ${this.action.user.id}`, () => messenger.tellUser(this.target, text));
   }
 
   async updateMessage(proposal: Proposal, outcome: ProposalOutcome): Promise<void> {
@@ -368,18 +220,5 @@ class ActionSession {
     await bestEffort(this.deps.logger, `message update for proposal ${proposal.id}`, () =>
       messenger.updateOutcome(proposal, outcome, message),
     );
-  }
-
-  /** A refused click: logged as rejected input with the reason, never acted on. */
-  async refuse(fields: Omit<LogDraft, "stage" | "at">, reason: string): Promise<void> {
-    this.deps.logger.warn("refused Slack action", { proposalId: this.action.proposalId, reason });
-    await this.deps.log.append({
-      ...fields,
-      stage: "rejected",
-      at: this.at(),
-      source: INTERACTIVITY_SOURCE,
-      reason,
-      details: attemptDetails(this.action),
-    });
   }
 }
