@@ -1,0 +1,5 @@
+export * from "./categories";
+export * from "./contract";
+export * from "./iam";
+export * from "./matcher";
+export * from "./patterns";
