@@ -13,6 +13,32 @@ export interface ExemptionStore {
   list(): Promise<ExemptionRef[]>;
 }
 
+/**
+ * Keeps `list()` for a short while. The engine consults exemptions for every finding, and the deployed store is a
+ * DynamoDB Scan; an exemption granted elsewhere (the approval worker) applies within `ttlMs`, and one added through
+ * this store applies at once.
+ */
+export class CachedExemptionStore implements ExemptionStore {
+  #cached: { at: number; exemptions: ExemptionRef[] } | undefined;
+
+  constructor(
+    private readonly inner: ExemptionStore,
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async add(exemption: ExemptionRef): Promise<void> {
+    await this.inner.add(exemption);
+    this.#cached = undefined;
+  }
+
+  async list(): Promise<ExemptionRef[]> {
+    const now = this.now();
+    if (!this.#cached || now - this.#cached.at >= this.ttlMs) this.#cached = { at: now, exemptions: await this.inner.list() };
+    return this.#cached.exemptions;
+  }
+}
+
 export const exemptionRefSchema = z.object({
   source: z.enum(["policy", "tag", "approval"]),
   resource: z.string().min(1),

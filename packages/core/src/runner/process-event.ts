@@ -72,6 +72,14 @@ export async function processEvent(event: ChangeEvent, deps: EngineDeps): Promis
     details: { eventSource: event.source, eventName: event.name, region: event.region, account: event.account },
   });
 
+  /** What every entry about this event and one control (and resource) carries. */
+  const about = (control: AnyControl, resource?: ResourceRef) => ({
+    eventId: event.id,
+    actor,
+    control: control.id,
+    ...(resource ? { resource: resourceFields(resource) } : {}),
+  });
+
   for (const match of matches) {
     let resources: ResourceRef[];
     try {
@@ -79,11 +87,9 @@ export async function processEvent(event: ChangeEvent, deps: EngineDeps): Promis
     } catch (error) {
       report.failures += 1;
       await deps.log.append({
+        ...about(match.control),
         stage: "failed",
         at: at(),
-        eventId: event.id,
-        actor,
-        control: match.control.id,
         reason: "could not extract the resource from the event",
         error: errorFields(error),
       });
@@ -96,12 +102,9 @@ export async function processEvent(event: ChangeEvent, deps: EngineDeps): Promis
         if (guarded.replayed) {
           report.duplicates += 1;
           await deps.log.append({
+            ...about(match.control, resource),
             stage: "ignored",
             at: at(),
-            eventId: event.id,
-            actor,
-            control: match.control.id,
-            resource: resourceFields(resource),
             reason: "already processed for this event (redelivery)",
           });
           continue;
@@ -112,13 +115,10 @@ export async function processEvent(event: ChangeEvent, deps: EngineDeps): Promis
         report.failures += 1;
         deps.logger.error(`${match.control.id}: handling ${resource.arn} failed`, { error: errorFields(error) });
         await deps.log.append({
+          ...about(match.control, resource),
+          hipaa: match.control.hipaa.sections,
           stage: "failed",
           at: at(),
-          eventId: event.id,
-          actor,
-          control: match.control.id,
-          hipaa: match.control.hipaa.sections,
-          resource: resourceFields(resource),
           reason: "detection or handling failed",
           error: errorFields(error),
         });
@@ -227,8 +227,12 @@ export async function handleFinding(control: AnyControl, finding: Finding, deps:
 /** The policy decision, then the limits that need state: offline capping and the shared rate limit. */
 async function decideWithLimits(control: AnyControl, finding: Finding, deps: EngineDeps): Promise<Decision> {
   const now = deps.now();
-  const autoFixesInWindow = await deps.rateLimiter.countInWindow(now);
-  const decision = decide({ finding, control, policy: await policyWithGrantedExemptions(deps), now, autoFixesInWindow });
+  const policy = await policyWithGrantedExemptions(deps);
+  // The window count only matters to an automatic fix: read the shared counter only when the policy says auto.
+  let decision = decide({ finding, control, policy, now, autoFixesInWindow: 0 });
+  if (decision.mode === "auto") {
+    decision = decide({ finding, control, policy, now, autoFixesInWindow: await deps.rateLimiter.countInWindow(now) });
+  }
   if ((decision.mode === "auto" || decision.mode === "approve") && !deps.aws) {
     return { ...decision, mode: "dry-run", reason: `${decision.reason}; offline (no AWS access): ${decision.mode} capped at dry-run` };
   }

@@ -1,6 +1,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import {
+  CachedExemptionStore,
   ControlIndex,
   createAwsClients,
   DynamoDbExemptionStore,
@@ -16,6 +17,9 @@ import {
 import { controls } from "@hipaa-remediate/remediations";
 import { WebClient } from "@slack/web-api";
 import { once, powertoolsLogger, readOptionalSlackSecret, requiredEnv } from "./runtime";
+
+/** How long a container reuses the exemptions table's contents (a Scan) before reading it again. */
+const EXEMPTIONS_CACHE_MS = 60_000;
 
 /**
  * The engine's dependencies inside Lambda, from the environment the stack sets: DynamoDB for the log,
@@ -43,7 +47,9 @@ async function buildDeployedEngineDeps(): Promise<EngineDeps> {
     ),
     rateLimiter: new DynamoDbRateLimiter({ client: dynamodb, tableName: requiredEnv("RATE_LIMIT_TABLE"), limits: policy.rateLimit }),
     proposals,
-    ...(process.env.EXEMPTIONS_TABLE ? { exemptions: new DynamoDbExemptionStore(dynamodb, process.env.EXEMPTIONS_TABLE) } : {}),
+    ...(process.env.EXEMPTIONS_TABLE
+      ? { exemptions: new CachedExemptionStore(new DynamoDbExemptionStore(dynamodb, process.env.EXEMPTIONS_TABLE), EXEMPTIONS_CACHE_MS) }
+      : {}),
     ...(botToken && channel
       ? { notifier: new SlackNotifier(new WebClient(botToken), { channel, describeControl: (id) => controls.find((c) => c.id === id) }) }
       : {}),
