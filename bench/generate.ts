@@ -33,7 +33,7 @@ const REGIONS = ["us-east-1", "us-west-2", "eu-west-1"];
 const START_TIME = Date.UTC(2024, 2, 1, 0, 0, 0);
 
 /** mulberry32: small, fast and good enough to make data look varied. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { BENCH_CASES, type BenchContext, type Measurement } from "./cases";
 import { DATA_DIR, ensureLogSet } from "./generate";
+import { benchSweep, type SweepBenchResult } from "./sweep";
 
 /**
  * `npm run bench [-- --set-mib 1024 --single-mib 300 --runs 3 --only ingest]`
@@ -19,6 +20,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "3" },
     seed: { type: "string", default: "1" },
     only: { type: "string", multiple: true },
+    "sweep-buckets": { type: "string", default: "1000" },
   },
 });
 
@@ -63,10 +65,32 @@ function printTable(rows: Row[]): void {
   for (const row of rows) console.log(`${row.name}: ${row.description}${row.measurement.detail ? ` — ${row.measurement.detail}` : ""}`);
 }
 
+function printSweep(result: SweepBenchResult): void {
+  console.log(`\nsweep of ${result.buckets} buckets on the emulator (fastest of the runs, dry-run)`);
+  for (const [label, run] of [["one bucket control", result.one], ["every bucket control", result.all]] as const) {
+    const commands = Object.entries(run.requestsByCommand)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([command, count]) => `${command.replace(/Command$/, "")} ${count}`)
+      .join(", ");
+    console.log(`  ${label.padEnd(21)} ${String(run.controls.length).padStart(2)} controls  ${run.seconds.toFixed(2)} s  ${run.s3Requests} S3 requests (${commands})`);
+  }
+  console.log(`  every/one time ratio: ${result.ratio.toFixed(2)}x (target at most 1.5x)`);
+}
+
 async function main(): Promise<void> {
   const seed = positive("seed", values.seed);
   const runs = Math.round(positive("runs", values.runs));
   const log = (line: string) => console.error(line);
+  const onlySweep = values.only !== undefined && values.only.every((name) => name === "sweep");
+  const sweep = values.only === undefined || values.only.includes("sweep")
+    ? await benchSweep({ buckets: Math.round(positive("sweep-buckets", values["sweep-buckets"])), runs, log })
+    : undefined;
+  if (sweep) printSweep(sweep);
+  if (onlySweep) {
+    mkdirSync(DATA_DIR, { recursive: true });
+    writeFileSync(join(DATA_DIR, "sweep-results.json"), `${JSON.stringify({ at: new Date().toISOString(), node: process.version, sweep }, null, 2)}\n`);
+    return;
+  }
   const set = await ensureLogSet({ totalBytes: positive("set-mib", values["set-mib"]) * MIB, seed, singleFile: false }, log);
   const single = await ensureLogSet({ totalBytes: positive("single-mib", values["single-mib"]) * MIB, seed: seed + 1, singleFile: true }, log);
   const ctx: BenchContext = { set, single, runs };
@@ -95,7 +119,7 @@ async function main(): Promise<void> {
   const resultsPath = join(DATA_DIR, "results.json");
   writeFileSync(
     resultsPath,
-    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, runs, set: set.manifest.spec, single: single.manifest.spec, rows }, null, 2)}\n`,
+    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, runs, set: set.manifest.spec, single: single.manifest.spec, rows, sweep }, null, 2)}\n`,
   );
   console.error(`\nwrote ${resultsPath}`);
 }

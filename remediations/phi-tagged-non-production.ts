@@ -43,7 +43,7 @@ import {
   type ContainmentParams,
 } from "./lib/ec2-quarantine";
 import { objectAt, objectsOf, stringsOf } from "./lib/json-fields";
-import { bucketRefsFromEvent, bucketTags, sweepBuckets } from "./lib/s3-buckets";
+import { bucketRefsFromEvent, buckets, sweepBuckets } from "./lib/s3-buckets";
 import {
   findNonProductionEnvironment,
   findPhiMarker,
@@ -155,8 +155,9 @@ async function detectBucket(
 ): Promise<Verdict[]> {
   const s3 = ctx.aws.s3(resource.region);
   try {
-    // Tags often land moments after the bucket is created: judge the tags the bucket has now.
-    const tags = await bucketTags(s3, resource.id);
+    // Tags often land moments after the bucket is created: judge the tags the bucket has now (read once per event or
+    // sweep, whichever bucket controls ask).
+    const tags = await buckets.tags(resource, ctx);
     const conflict = tagConflict(tags, ctx.tags);
     if (!conflict) return notBoth(resource);
     if (isLockedDown(await readLockdownState(s3, resource.id))) {

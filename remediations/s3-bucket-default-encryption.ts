@@ -14,6 +14,7 @@ import {
   type ControlContext,
   type Finding,
   type JsonObject,
+  type LiveContext,
   type Plan,
   type ResourceRef,
   type Verdict,
@@ -23,7 +24,8 @@ import { hasErrorCode, isNotFound } from "./lib/aws-errors";
 import { InvalidControlDataError, ResourceGoneError } from "./lib/errors";
 import { parseControlData } from "./lib/control-data";
 import { booleanOf, objectAt, objectsOf, stringOf } from "./lib/json-fields";
-import { bucketRefsFromEvent, bucketTags, sweepBuckets } from "./lib/s3-buckets";
+import { kmsKeyReference } from "./lib/options";
+import { bucketRefsFromEvent, buckets, sweepBuckets } from "./lib/s3-buckets";
 
 const CONTROL_ID = "s3-bucket-default-encryption";
 const S3_SOURCE = "s3.amazonaws.com";
@@ -31,7 +33,7 @@ const S3_SOURCE = "s3.amazonaws.com";
 const optionsSchema = z
   .strictObject({
     /** When set, buckets must use SSE-KMS with this key (id, ARN or alias) and S3 Bucket Keys. */
-    kmsKeyId: z.string().trim().min(1, "kmsKeyId must name a KMS key: a key id, key ARN or alias").optional(),
+    kmsKeyId: kmsKeyReference().optional(),
   })
   .prefault({});
 
@@ -242,17 +244,18 @@ async function detectLive(
   resource: ResourceRef,
   event: ChangeEvent | undefined,
   required: EncryptionSetting,
-  s3: S3Client,
+  ctx: LiveContext<DefaultEncryptionOptions>,
 ): Promise<Verdict[]> {
   const gone: Verdict = { kind: "no-longer-applies", resource, reason: `bucket ${resource.id} no longer exists` };
   try {
-    const current = await readEncryption(s3, resource.id);
+    const current = await readEncryption(ctx.aws.s3(resource.region), resource.id);
     const gap = shortfall(current, required);
     if (gap === undefined) {
       const reason = `bucket ${resource.id} already has default encryption ${describeSetting(current)}, which meets the policy`;
       return [{ kind: "no-longer-applies", resource, reason }];
     }
-    const tags = await bucketTags(s3, resource.id);
+    // Shared with every other bucket control in this event or sweep: read once.
+    const tags = await buckets.tags(resource, ctx);
     return [violation(resource, current, gap, required, { confirmed: true, tags, event })];
   } catch (error) {
     if (isNotFound(error)) return [gone];
@@ -285,7 +288,7 @@ export const control = defineControl<DefaultEncryptionOptions, DefaultEncryption
   async detect(input, ctx: ControlContext<DefaultEncryptionOptions>) {
     const required = requiredSetting(ctx.options);
     if (!ctx.aws) return detectOffline(input.resource, input.event, required);
-    return detectLive(input.resource, input.event, required, ctx.aws.s3(input.resource.region));
+    return detectLive(input.resource, input.event, required, { ...ctx, aws: ctx.aws });
   },
 
   plan(finding, options): Plan<DefaultEncryptionPlanParams> {

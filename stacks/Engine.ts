@@ -1,5 +1,7 @@
 import { use, type StackContext } from "sst/constructs";
 import { Ingestion } from "./Ingestion";
+import { sendAccess } from "./lib/queues";
+import { ENV } from "./lib/remediator";
 import { remediatorFunction } from "./lib/remediator-function";
 import { ENGINE_TIMEOUT } from "./lib/timeouts";
 
@@ -19,6 +21,9 @@ export function Engine(context: StackContext) {
     description: "hipaa-remediate engine: remediates CloudTrail changes that break HIPAA safeguards",
     timeout: ENGINE_TIMEOUT,
     consumes: { queue: engineQueue.queue, batchSize: ENGINE_BATCH_SIZE, maxConcurrency: ENGINE_MAX_CONCURRENCY },
+    // A control that asks to look again later (tags still landing) has the event sent back here with a delay.
+    environment: { [ENV.deferralQueueUrl]: engineQueue.queue.queueUrl },
+    statements: [sendAccess("DeferToEngineQueue", engineQueue.queue)],
   });
   stack.addOutputs({ EngineFunctionName: engine.fn.functionName, EngineRoleArn: engine.role.roleArn });
   return { engine };

@@ -2,17 +2,18 @@ import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
 import { Duration } from "aws-cdk-lib";
-import { eventPatternsFor, isGlobalEventSource } from "@hipaa-remediate/core";
+import { eventPatternsFor, forwardedFromGlobalRegion } from "@hipaa-remediate/core";
 import { controls } from "@hipaa-remediate/remediations";
 import type { StackContext } from "sst/constructs";
 import { useDeployment } from "./lib/deployment";
-import { ruleEventPattern } from "./lib/events";
+import { describeMatched, ruleEventPattern } from "./lib/events";
 import { deadLetterAlarm, encryptedQueue } from "./lib/queues";
 
 /**
  * Deployed in us-east-1 only when the home region is elsewhere. Global services (IAM above all) publish their
- * CloudTrail events only in us-east-1, so these rules forward exactly the global triggers to the home region's
- * default bus, where the Ingestion rules pick them up like local events.
+ * CloudTrail events only in us-east-1, and root console sign-ins are recorded there too, so these rules forward
+ * exactly the global triggers and the identity triggers (e.g. any root activity) to the home region's default bus,
+ * where the Ingestion rules pick them up like local events.
  */
 export function GlobalEvents({ app, stack }: StackContext) {
   const { settings } = useDeployment(app);
@@ -33,12 +34,12 @@ export function GlobalEvents({ app, stack }: StackContext) {
   deadLetterAlarm(stack, "ForwardingDeadLetterAlarm", deadLetterQueue, "Global events that could not be forwarded to the home region");
 
   const rules = eventPatternsFor(controls)
-    .filter(({ eventSource }) => isGlobalEventSource(eventSource))
+    .filter(forwardedFromGlobalRegion)
     .map(
-      ({ key, eventSource, pattern }) =>
-        new events.Rule(stack, `Forward-${key}`, {
-          description: `Forwards ${eventSource} CloudTrail events to ${settings.homeRegion}`,
-          eventPattern: ruleEventPattern(pattern),
+      (generated) =>
+        new events.Rule(stack, `Forward-${generated.key}`, {
+          description: `Forwards ${describeMatched(generated)} to ${settings.homeRegion}`,
+          eventPattern: ruleEventPattern(generated.pattern),
           targets: [new targets.EventBus(homeBus, { role, deadLetterQueue })],
         }),
     );

@@ -3,7 +3,7 @@ import * as targets from "aws-cdk-lib/aws-events-targets";
 import { eventPatternsFor } from "@hipaa-remediate/core";
 import { controls } from "@hipaa-remediate/remediations";
 import type { StackContext } from "sst/constructs";
-import { ruleEventPattern } from "./lib/events";
+import { describeMatched, ruleEventPattern } from "./lib/events";
 import { workQueue } from "./lib/queues";
 import { ENGINE_TIMEOUT } from "./lib/timeouts";
 
@@ -15,10 +15,10 @@ import { ENGINE_TIMEOUT } from "./lib/timeouts";
 export function Ingestion({ stack }: StackContext) {
   const engineQueue = workQueue(stack, "EngineQueue", { consumerTimeout: ENGINE_TIMEOUT, description: "Engine queue" });
   const rules = eventPatternsFor(controls).map(
-    ({ key, eventSource, pattern }) =>
-      new events.Rule(stack, `Trigger-${key}`, {
-        description: `CloudTrail management events from ${eventSource} that a registered control listens to`,
-        eventPattern: ruleEventPattern(pattern),
+    (generated) =>
+      new events.Rule(stack, `Trigger-${generated.key}`, {
+        description: `${describeMatched(generated)} that a registered control listens to`,
+        eventPattern: ruleEventPattern(generated.pattern),
         // Events EventBridge cannot deliver (after its own retries) land in the dead-letter queue, and raise its alarm.
         targets: [new targets.SqsQueue(engineQueue.queue, { deadLetterQueue: engineQueue.deadLetterQueue })],
       }),

@@ -13,6 +13,21 @@ const NOT_FOUND_CODES = new Set([
   "InvalidVpcID.NotFound",
   "InvalidSubnetID.NotFound",
   "ResourceNotFoundException",
+  "ListenerNotFound",
+  "ListenerNotFoundException",
+  "LoadBalancerNotFound",
+  "LoadBalancerNotFoundException",
+  "DBInstanceNotFound",
+  "DBInstanceNotFoundFault",
+  "DBClusterNotFoundFault",
+  "TableNotFoundException",
+  "InvalidSnapshot.NotFound",
+  "InvalidVolume.NotFound",
+  "DBSnapshotNotFound",
+  "DBSnapshotNotFoundFault",
+  "DBClusterSnapshotNotFoundFault",
+  // KMS: DescribeKey and the key calls on a key id that does not exist.
+  "NotFoundException",
 ]);
 
 export function awsErrorCode(error: unknown): string | undefined {

@@ -1,17 +1,21 @@
-import {
-  DeleteBucketPolicyCommand,
-  DeletePublicAccessBlockCommand,
-  GetBucketPolicyCommand,
-  GetPublicAccessBlockCommand,
-  PutBucketPolicyCommand,
-  PutPublicAccessBlockCommand,
-  type S3Client,
-} from "@aws-sdk/client-s3";
-import { isJsonObject, type JsonObject, type VerifyResult } from "@hipaa-remediate/core";
+import type { JsonObject, VerifyResult } from "@hipaa-remediate/core";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
-import { hasErrorCode, isNotFound } from "./aws-errors";
+import { isNotFound } from "./aws-errors";
+import { mergeStatement, readBucketPolicy, statementsOf, writeBucketPolicy } from "./bucket-policy";
 import { parseControlData } from "./control-data";
 import { InvalidControlDataError, ResourceGoneError } from "./errors";
+import {
+  BLOCK_ALL_PUBLIC_ACCESS,
+  blocksEverything,
+  publicAccessBlockSchema,
+  readBucketPublicAccessBlock,
+  writeBucketPublicAccessBlock,
+  type PublicAccessBlock,
+} from "./public-access-block";
+
+// The merge lives with the other bucket-policy parsing; re-exported for the callers that know it from here.
+export { mergeStatement } from "./bucket-policy";
 
 /**
  * Locking a bucket down until a person looks at it: every public access block setting on, plus a deny
@@ -39,27 +43,6 @@ const DATA_ACTIONS = [
   "s3:ReplicateTags",
 ];
 
-export type PublicAccessBlock = {
-  BlockPublicAcls: boolean;
-  IgnorePublicAcls: boolean;
-  BlockPublicPolicy: boolean;
-  RestrictPublicBuckets: boolean;
-};
-
-export const BLOCK_ALL_PUBLIC_ACCESS: PublicAccessBlock = {
-  BlockPublicAcls: true,
-  IgnorePublicAcls: true,
-  BlockPublicPolicy: true,
-  RestrictPublicBuckets: true,
-};
-
-const publicAccessBlockSchema = z.object({
-  BlockPublicAcls: z.boolean(),
-  IgnorePublicAcls: z.boolean(),
-  BlockPublicPolicy: z.boolean(),
-  RestrictPublicBuckets: z.boolean(),
-});
-
 export type BucketLockdownParams = {
   bucket: string;
   region: string;
@@ -84,20 +67,6 @@ const lockdownStateSchema = z.object({
 
 export type BucketLockdownState = z.output<typeof lockdownStateSchema>;
 
-const policyDocumentSchema = z
-  .object({
-    Version: z.string().optional(),
-    Statement: z.union([z.array(z.record(z.string(), z.json())), z.record(z.string(), z.json())]).optional(),
-  })
-  .loose();
-
-export class BucketPolicyError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "BucketPolicyError";
-  }
-}
-
 /** IAM actions for reading, applying and undoing a lockdown. DeletePublicAccessBlock is authorised by s3:PutBucketPublicAccessBlock. */
 export const BUCKET_LOCKDOWN_PERMISSIONS = {
   read: ["s3:GetBucketPolicy", "s3:GetBucketPublicAccessBlock"],
@@ -121,83 +90,18 @@ export function bucketLockdownParams(bucket: string, region: string, breakGlassR
   return { bucket, region, publicAccessBlock: BLOCK_ALL_PUBLIC_ACCESS, statement: lockdownStatement(bucket, breakGlassRoles) };
 }
 
-function policyStatements(policy: string, bucket: string): { document: JsonObject; statements: JsonObject[] } {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(policy);
-  } catch (error) {
-    throw new BucketPolicyError(`the policy of bucket ${bucket} is not valid JSON`, { cause: error });
-  }
-  const result = policyDocumentSchema.safeParse(parsed);
-  if (!result.success || !isJsonObject(parsed)) {
-    throw new BucketPolicyError(`the policy of bucket ${bucket} is not a policy document`, { cause: result.error });
-  }
-  const statement = result.data.Statement;
-  const statements = statement === undefined ? [] : Array.isArray(statement) ? statement : [statement];
-  return { document: parsed, statements };
-}
-
-/** The existing policy with `statement` added, replacing an earlier statement with the same Sid; nothing else changes. */
-export function mergeStatement(policy: string | null, statement: JsonObject, bucket: string): string {
-  if (policy === null) return JSON.stringify({ Version: "2012-10-17", Statement: [statement] });
-  const { document, statements } = policyStatements(policy, bucket);
-  const kept = statements.filter((existing) => existing.Sid !== statement.Sid);
-  return JSON.stringify({ ...document, Version: document.Version ?? "2012-10-17", Statement: [...kept, statement] });
-}
-
 function findLockdownStatement(policy: string | null, bucket: string): JsonObject | undefined {
-  if (policy === null) return undefined;
-  return policyStatements(policy, bucket).statements.find((s) => s.Sid === LOCKDOWN_SID && s.Effect === "Deny");
-}
-
-async function readPublicAccessBlock(s3: S3Client, bucket: string): Promise<PublicAccessBlock | null> {
-  try {
-    const response = await s3.send(new GetPublicAccessBlockCommand({ Bucket: bucket }));
-    const block = response.PublicAccessBlockConfiguration;
-    if (!block) return null;
-    return {
-      BlockPublicAcls: block.BlockPublicAcls ?? false,
-      IgnorePublicAcls: block.IgnorePublicAcls ?? false,
-      BlockPublicPolicy: block.BlockPublicPolicy ?? false,
-      RestrictPublicBuckets: block.RestrictPublicBuckets ?? false,
-    };
-  } catch (error) {
-    if (hasErrorCode(error, "NoSuchPublicAccessBlockConfiguration")) return null;
-    throw error;
-  }
-}
-
-async function readPolicy(s3: S3Client, bucket: string): Promise<string | null> {
-  try {
-    return (await s3.send(new GetBucketPolicyCommand({ Bucket: bucket }))).Policy ?? null;
-  } catch (error) {
-    if (hasErrorCode(error, "NoSuchBucketPolicy")) return null;
-    throw error;
-  }
+  return statementsOf(policy, bucket).find((s) => s.Sid === LOCKDOWN_SID && s.Effect === "Deny");
 }
 
 /** The bucket's public access block and policy now. Throws the service's NoSuchBucket when the bucket is gone. */
 export async function readLockdownState(s3: S3Client, bucket: string): Promise<BucketLockdownState> {
-  const publicAccessBlock = await readPublicAccessBlock(s3, bucket);
-  return { bucket, publicAccessBlock, policy: await readPolicy(s3, bucket) };
-}
-
-function blocksEverything(block: PublicAccessBlock | null): boolean {
-  return block !== null && Object.values(block).every(Boolean);
+  const publicAccessBlock = await readBucketPublicAccessBlock(s3, bucket);
+  return { bucket, publicAccessBlock, policy: await readBucketPolicy(s3, bucket) };
 }
 
 export function isLockedDown(state: BucketLockdownState): boolean {
   return blocksEverything(state.publicAccessBlock) && findLockdownStatement(state.policy, state.bucket) !== undefined;
-}
-
-async function writePublicAccessBlock(s3: S3Client, bucket: string, block: PublicAccessBlock | null): Promise<void> {
-  if (block === null) await s3.send(new DeletePublicAccessBlockCommand({ Bucket: bucket }));
-  else await s3.send(new PutPublicAccessBlockCommand({ Bucket: bucket, PublicAccessBlockConfiguration: block }));
-}
-
-async function writePolicy(s3: S3Client, bucket: string, policy: string | null): Promise<void> {
-  if (policy === null) await s3.send(new DeleteBucketPolicyCommand({ Bucket: bucket }));
-  else await s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: policy }));
 }
 
 /**
@@ -218,8 +122,8 @@ export async function lockDownBucket(
   if (isLockedDown(before)) return { before, after: before };
   // The policy goes first: once BlockPublicPolicy is on, S3 refuses any policy that still grants public access,
   // and the merged policy keeps the bucket's existing statements.
-  await writePolicy(s3, params.bucket, mergeStatement(before.policy, params.statement, params.bucket));
-  await writePublicAccessBlock(s3, params.bucket, params.publicAccessBlock);
+  await writeBucketPolicy(s3, params.bucket, mergeStatement(before.policy, params.statement, params.bucket));
+  await writeBucketPublicAccessBlock(s3, params.bucket, params.publicAccessBlock);
   return { before, after: await readLockdownState(s3, params.bucket) };
 }
 
@@ -248,6 +152,6 @@ export async function unlockBucket(s3: S3Client, params: BucketLockdownParams, b
   if (previous.bucket !== params.bucket) {
     throw new InvalidControlDataError(`field bucket: captured state is for bucket ${previous.bucket}, the plan is for ${params.bucket}`);
   }
-  await writePublicAccessBlock(s3, params.bucket, previous.publicAccessBlock);
-  await writePolicy(s3, params.bucket, previous.policy);
+  await writeBucketPublicAccessBlock(s3, params.bucket, previous.publicAccessBlock);
+  await writeBucketPolicy(s3, params.bucket, previous.policy);
 }

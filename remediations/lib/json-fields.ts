@@ -43,3 +43,11 @@ export function objectsOf(value: JsonValue | null | undefined): JsonObject[] {
   const items = Array.isArray(value) ? value : [value];
   return items.filter(isJsonObject);
 }
+
+/** A number that CloudTrail may record as `7` or as the string "7"; undefined for anything else. */
+export function numberOf(value: JsonValue | null | undefined): number | undefined {
+  const first = Array.isArray(value) ? value[0] : value;
+  if (typeof first === "number" && Number.isFinite(first)) return first;
+  if (typeof first === "string" && /^-?\d+(\.\d+)?$/.test(first.trim())) return Number(first);
+  return undefined;
+}

@@ -1,10 +1,12 @@
 import { GetBucketLocationCommand, GetBucketTaggingCommand, paginateListBuckets, type S3Client } from "@aws-sdk/client-s3";
-import type { ChangeEvent, LiveContext, ResourceRef } from "@hipaa-remediate/core";
+import type { ChangeEvent, ControlContext, LiveContext, ResourceRef } from "@hipaa-remediate/core";
+import { z } from "zod";
 import { resolveAccount } from "./account";
 import { bucketRef } from "./arn";
 import { hasErrorCode, isNotFound } from "./aws-errors";
 import { stringsOf } from "./json-fields";
-import { tagMap, type TagMap } from "./tags";
+import { defineResourceKind } from "./resource-kind";
+import { findPhiMarker, tagMap, tagsFromS3Request, type TagMap } from "./tags";
 
 /** Buckets named by an S3 event: `bucketName` is a scalar in newer records and a list in older ones. */
 export function bucketRefsFromEvent(event: ChangeEvent): ResourceRef[] {
@@ -36,11 +38,8 @@ async function bucketRegion(s3: S3Client, bucket: string, listedRegion: string |
   return regionFromLocationConstraint(location.LocationConstraint);
 }
 
-/**
- * Every bucket in the account that lives in one of the sweep's regions. A bucket deleted while the sweep runs
- * is skipped.
- */
-export async function* sweepBuckets(ctx: LiveContext): AsyncGenerator<ResourceRef> {
+/** Every bucket in the account that lives in one of the sweep's regions. A bucket deleted while listing is skipped. */
+async function* listBuckets(ctx: LiveContext): AsyncGenerator<ResourceRef> {
   const account = await resolveAccount(ctx);
   const s3 = ctx.aws.s3(ctx.regions[0] ?? "us-east-1");
   for await (const page of paginateListBuckets({ client: s3 }, {})) {
@@ -56,4 +55,34 @@ export async function* sweepBuckets(ctx: LiveContext): AsyncGenerator<ResourceRe
       if (ctx.regions.includes(region)) yield bucketRef(bucket.Name, account, region);
     }
   }
+}
+
+/** S3 buckets: listed once per sweep run and tagged once per unit of work, for every bucket control. */
+export const buckets = defineResourceKind({
+  type: "AWS::S3::Bucket",
+  noun: "bucket",
+  list: listBuckets,
+  tags: (ref, ctx) => bucketTags(ctx.aws.s3(ref.region), ref.id),
+});
+
+/** The sweep of every bucket control. */
+export function sweepBuckets(ctx: LiveContext): AsyncIterable<ResourceRef> {
+  return buckets.list(ctx);
+}
+
+/** The option of bucket controls that cover every bucket by default: `phiOnly: true` narrows them to PHI buckets. */
+export const phiOnlyOption = z.boolean().default(false);
+
+/**
+ * Whether a bucket is one the control judges: every bucket, or with `phiOnly` those whose tags mark PHI. Offline
+ * the only tags known are those a CreateBucket or PutBucketTagging request carries.
+ */
+export function coversBucket(
+  phiOnly: boolean,
+  target: { tags: TagMap; live: boolean; event?: ChangeEvent },
+  ctx: ControlContext<unknown>,
+): boolean {
+  if (!phiOnly) return true;
+  const tags = target.live ? target.tags : tagsFromS3Request(target.event?.request);
+  return findPhiMarker(tags, ctx.tags) !== undefined;
 }

@@ -25,7 +25,7 @@ function normalised(text: string): string {
  * people write `env=Dev` as often as `Environment=dev`, and missing a PHI marker costs more than a false alarm,
  * which the approval step catches anyway.
  */
-function findTag(tags: TagMap, keys: readonly string[], values: readonly string[]): TagMatch | undefined {
+export function findTag(tags: TagMap, keys: readonly string[], values: readonly string[]): TagMatch | undefined {
   const wantedKeys = new Set(keys.map(normalised));
   const wantedValues = new Set(values.map(normalised));
   for (const [key, value] of Object.entries(tags)) {
@@ -45,7 +45,7 @@ export function findNonProductionEnvironment(tags: TagMap, conventions: TagConve
 }
 
 /** Tags recorded as a list of `{key, value}` or `{Key, Value}` objects (EC2 uses the first, S3 the second). */
-function tagsFromList(value: JsonValue | null | undefined): TagMap {
+export function tagsFromList(value: JsonValue | null | undefined): TagMap {
   const map: TagMap = {};
   for (const tag of objectsOf(value)) {
     const key = stringOf(tag.key) ?? stringOf(tag.Key);

@@ -1,4 +1,5 @@
 import type { Duration } from "aws-cdk-lib";
+import type * as iam from "aws-cdk-lib/aws-iam";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { controls } from "@hipaa-remediate/remediations";
 import { use, type StackContext } from "sst/constructs";
@@ -18,6 +19,8 @@ export interface RemediatorFunctionProps {
   environment?: Record<string, string>;
   /** A queue the function consumes in batches, reporting failed records one by one. */
   consumes?: { queue: sqs.IQueue; batchSize: number; maxConcurrency?: number };
+  /** Statements this function needs beyond every remediator's (e.g. the engine re-queueing deferred events). */
+  statements?: iam.PolicyStatement[];
 }
 
 /**
@@ -49,7 +52,7 @@ export function remediatorFunction({ app, stack }: StackContext, id: string, pro
       }),
       ...props.environment,
     },
-    statements: [...remediatorStatements(tables, controls), ...(consumes ? [consumeAccess(`Consume${id}Queue`, consumes.queue)] : [])],
+    statements: [...remediatorStatements(tables, controls), ...(consumes ? [consumeAccess(`Consume${id}Queue`, consumes.queue)] : []), ...(props.statements ?? [])],
     secrets: [slackBotToken],
     copyFiles: policy.copyFiles,
   });

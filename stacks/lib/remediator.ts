@@ -1,5 +1,5 @@
 import * as iam from "aws-cdk-lib/aws-iam";
-import { controlPolicyStatements, type AnyControl } from "@hipaa-remediate/core";
+import { controlActions, controlPolicyStatements, type AnyControl } from "@hipaa-remediate/core";
 import type { App } from "sst/constructs";
 import type { Construct } from "constructs";
 import { fixedRoleName, roleArnFor } from "./functions";
@@ -50,10 +50,29 @@ export function logAppendAccess(log: EngineTable): iam.PolicyStatement {
   return tableAccess("AppendToLog", log, ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"]);
 }
 
+/**
+ * Controls change DynamoDB tables the engine discovers at run time (point-in-time recovery, tags), so their actions
+ * are granted on every table; this denies each of those changes on the engine's own tables, which an explicit Deny
+ * does whatever else the role is allowed.
+ */
+export function engineTablesGuard(tables: EngineTables, controls: readonly AnyControl[]): iam.PolicyStatement[] {
+  const changes = controlActions(controls, ["apply", "rollback"]).filter((action) => action.startsWith("dynamodb:"));
+  if (changes.length === 0) return [];
+  return [
+    new iam.PolicyStatement({
+      sid: "ControlsNeverChangeEngineTables",
+      effect: iam.Effect.DENY,
+      actions: changes,
+      resources: Object.values(tables).map(({ table }) => table.tableArn),
+    }),
+  ];
+}
+
 /** What a remediating function may do: the controls' actions, plus exactly the table operations the stores use. */
 export function remediatorStatements(tables: EngineTables, controls: readonly AnyControl[]): iam.PolicyStatement[] {
   return [
     ...controlStatements(controls),
+    ...engineTablesGuard(tables, controls),
     logAppendAccess(tables.log),
     tableAccess("Proposals", tables.proposals, ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]),
     // Exemptions are few and listed whole; an exemption is written once and never changed.
@@ -78,6 +97,7 @@ export const ENV = {
   homeRegion: "HOME_REGION",
   sweepRegions: "SWEEP_REGIONS",
   approvalsQueueUrl: "APPROVALS_QUEUE_URL",
+  deferralQueueUrl: "DEFERRAL_QUEUE_URL",
   serviceName: "POWERTOOLS_SERVICE_NAME",
 } as const;
 

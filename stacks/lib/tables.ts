@@ -16,6 +16,8 @@ export interface DurableTableProps {
   sortKey?: KeyAttribute;
   timeToLiveAttribute?: string;
   globalIndexes?: { indexName: string; partitionKey: KeyAttribute; sortKey?: KeyAttribute }[];
+  /** A resource policy on the table itself: it binds every principal, whatever their identity policies allow. */
+  resourcePolicy?: iam.PolicyDocument;
 }
 
 /** A table and the names of its indexes, which IAM grants name one by one. */
@@ -44,6 +46,7 @@ export function durableTable(scope: Construct, id: string, props: DurableTablePr
     encryption: dynamodb.TableEncryption.AWS_MANAGED,
     removalPolicy: RemovalPolicy.RETAIN,
     ...(props.timeToLiveAttribute ? { timeToLiveAttribute: props.timeToLiveAttribute } : {}),
+    ...(props.resourcePolicy ? { resourcePolicy: props.resourcePolicy } : {}),
   });
   for (const index of props.globalIndexes ?? []) {
     table.addGlobalSecondaryIndex({

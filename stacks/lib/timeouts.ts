@@ -12,3 +12,7 @@ export const SLACK_INTERACTIVITY_TIMEOUT = Duration.seconds(10);
 export const SWEEP_TIMEOUT = Duration.minutes(15);
 /** Expiring and reminding pending proposals: a handful of DynamoDB and Slack calls per proposal. */
 export const PROPOSAL_HOUSEKEEPING_TIMEOUT = Duration.minutes(2);
+/** One Query and one PutObject. */
+export const LOG_ANCHOR_TIMEOUT = Duration.minutes(1);
+/** Reads every entry since the last export; a day's entries, or the whole log on the first run. */
+export const LOG_EXPORT_TIMEOUT = Duration.minutes(15);

@@ -161,12 +161,17 @@ describe("the approvals API's defences", () => {
 
   it("answers 401 with a JSON message when the token is missing or wrong, and serves a proposal with it", async () => {
     await startRunner();
+    const headBefore = await runner.engine.deps.log.head();
     const missing = await rawRequest(`${server.url}/api/proposals`, {});
     expect(missing.status).toBe(401);
     expect(missing.json()).toEqual({ error: expect.stringMatching(/missing access token.*Authorization: Bearer/) });
     const wrong = await rawRequest(`${server.url}/api/proposals`, { headers: { authorization: "Bearer not-the-token" } });
     expect(wrong.status).toBe(401);
     expect(wrong.json()).toEqual({ error: expect.stringMatching(/wrong access token/) });
+    // Refused requests are counted for the operator, never appended to the audit log.
+    const metrics = await rawRequest(`${server.url}/api/metrics`, { headers: authorised() });
+    expect(metrics.json()).toEqual({ unauthenticatedRequests: { "slack-signature": 0, "serve-token": 2 } });
+    expect(await runner.engine.deps.log.head()).toEqual(headBefore);
 
     const { proposal } = await runner.proposeFrom(s3DefaultEncryption, moto);
     const one = await rawRequest(`${server.url}/api/proposals/${proposal.id}`, { headers: authorised() });

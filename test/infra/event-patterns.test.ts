@@ -1,9 +1,12 @@
 import {
+  ANY_EVENT,
   CLOUDTRAIL_DETAIL_TYPE,
+  CONSOLE_SIGN_IN_DETAIL_TYPE,
   DEFAULT_MAX_PATTERN_BYTES,
   EventPatternError,
   eventBridgeSourceOf,
   eventPatternsFor,
+  forwardedFromGlobalRegion,
   isGlobalEventSource,
   patternSize,
   type TriggerKey,
@@ -15,12 +18,21 @@ function control(id: string, triggers: TriggerKey[]) {
   return { id, triggers };
 }
 
-/** Every (eventSource, eventName) pair a set of patterns lets through. */
+/** Every (eventSource, eventName) pair a set of source/name patterns lets through. */
 function pairsOf(patterns: ReturnType<typeof eventPatternsFor>): string[] {
-  return patterns.flatMap(({ pattern }) =>
-    pattern.detail.eventSource.flatMap((source) => pattern.detail.eventName.map((name) => `${source} ${name}`)),
+  return patterns.flatMap((generated) =>
+    generated.kind === "service"
+      ? generated.pattern.detail.eventSource.flatMap((source) => generated.pattern.detail.eventName.map((name) => `${source} ${name}`))
+      : [],
   );
 }
+
+const ROOT_ANYTHING: TriggerKey = {
+  source: ANY_EVENT,
+  name: ANY_EVENT,
+  actor: { types: ["Root"] },
+  detailTypes: [CLOUDTRAIL_DETAIL_TYPE, CONSOLE_SIGN_IN_DETAIL_TYPE],
+};
 
 describe("eventPatternsFor", () => {
   it("builds one CloudTrail pattern per eventSource with that source's event names", () => {
@@ -34,6 +46,7 @@ describe("eventPatternsFor", () => {
 
     expect(patterns).toEqual([
       {
+        kind: "service",
         key: "ec2",
         eventSource: "ec2.amazonaws.com",
         pattern: {
@@ -43,6 +56,7 @@ describe("eventPatternsFor", () => {
         },
       },
       {
+        kind: "service",
         key: "s3",
         eventSource: "s3.amazonaws.com",
         pattern: {
@@ -101,8 +115,56 @@ describe("eventPatternsFor", () => {
     expect(isGlobalEventSource("s3.amazonaws.com")).toBe(false);
   });
 
-  it("covers exactly the registry's triggers", () => {
-    const expected = new Set(controls.flatMap((c) => c.triggers.map((t) => `${t.source} ${t.name}`)));
+  it("covers exactly the registry's source/name triggers", () => {
+    const expected = new Set(controls.flatMap((c) => c.triggers.filter((t) => !t.actor).map((t) => `${t.source} ${t.name}`)));
     expect(pairsOf(eventPatternsFor(controls)).sort()).toEqual([...expected].sort());
+  });
+
+  it("gives an identity trigger its own pattern on userIdentity.type, with no source and no event names", () => {
+    const patterns = eventPatternsFor([control("a", [{ source: "s3.amazonaws.com", name: "PutBucketPolicy" }]), control("root", [ROOT_ANYTHING])]);
+    expect(patterns.map((p) => p.kind)).toEqual(["service", "identity"]);
+    expect(patterns[1]).toEqual({
+      kind: "identity",
+      key: "actor-root",
+      actorTypes: ["Root"],
+      pattern: {
+        "detail-type": ["AWS API Call via CloudTrail", "AWS Console Sign In via CloudTrail"],
+        detail: { userIdentity: { type: ["Root"] } },
+      },
+    });
+    // Only identity patterns and global services' patterns are forwarded from us-east-1.
+    expect(patterns.map((p) => forwardedFromGlobalRegion(p))).toEqual([false, true]);
+  });
+
+  it("narrows an identity trigger that names a source and an event, and defaults to API calls", () => {
+    const [generated] = eventPatternsFor([control("a", [{ source: "iam.amazonaws.com", name: "CreateUser", actor: { types: ["Root", "IAMUser"] } }])]);
+    expect(generated).toEqual({
+      kind: "identity",
+      key: "actor-iamuser-root-iam",
+      actorTypes: ["IAMUser", "Root"],
+      pattern: {
+        "detail-type": [CLOUDTRAIL_DETAIL_TYPE],
+        detail: { userIdentity: { type: ["IAMUser", "Root"] }, eventSource: ["iam.amazonaws.com"], eventName: ["CreateUser"] },
+      },
+    });
+  });
+
+  it("the registry has exactly one identity pattern: any root activity, API calls and console sign-ins", () => {
+    const identity = eventPatternsFor(controls).filter((p) => p.kind === "identity");
+    expect(identity.map((p) => p.pattern)).toEqual([
+      { "detail-type": [CLOUDTRAIL_DETAIL_TYPE, CONSOLE_SIGN_IN_DETAIL_TYPE], detail: { userIdentity: { type: ["Root"] } } },
+    ]);
+  });
+
+  it("rejects wildcards without an actor, detail-types without an actor, and bad actor types, naming the field", () => {
+    expect(() => eventPatternsFor([control("c", [{ source: ANY_EVENT, name: "PutBucketPolicy" }])])).toThrow(
+      'controls[c].triggers[0].source: "*" is not an AWS eventSource ("*" needs an actor condition)',
+    );
+    expect(() => eventPatternsFor([control("c", [{ source: "s3.amazonaws.com", name: ANY_EVENT }])])).toThrow(/triggers\[0\]\.name: "\*"/);
+    expect(() =>
+      eventPatternsFor([control("c", [{ source: "s3.amazonaws.com", name: "PutBucketPolicy", detailTypes: [CONSOLE_SIGN_IN_DETAIL_TYPE] }])]),
+    ).toThrow("controls[c].triggers[0].detailTypes: only identity triggers (with an actor) choose detail-types");
+    expect(() => eventPatternsFor([control("c", [{ ...ROOT_ANYTHING, actor: { types: [] } }])])).toThrow("controls[c].triggers[0].actor.types: names no identity type");
+    expect(() => eventPatternsFor([control("c", [{ ...ROOT_ANYTHING, actor: { types: ["Root user"] } }])])).toThrow(/actor\.types\[0\]: "Root user"/);
   });
 });

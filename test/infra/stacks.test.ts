@@ -23,6 +23,7 @@ import {
   resources,
   resourcesOf,
   roleStatements,
+  type CfnResource,
   type Statement,
 } from "./template-queries";
 
@@ -32,19 +33,28 @@ const HANDLERS = {
   interactivity: "packages/functions/src/slack-interactivity.handler",
   worker: "packages/functions/src/approval-worker.handler",
   housekeeping: "packages/functions/src/proposal-housekeeping.handler",
+  logAnchor: "packages/functions/src/log-anchor.handler",
+  logExport: "packages/functions/src/log-export.handler",
 } as const;
 
 const HOME_STACKS = ["AuditLog", "State", "Ingestion", "Engine", "Approvals", "Sweep"];
 const SLACK_CHANNEL = "C0123456789";
+/** The home app's policy sets seven years; the eu-west-1 app has no policy file and gets the six-year default. */
+const AUDIT_RETENTION_DAYS = 2555;
 
-/** The registry's triggers, straight from the controls: what the rules must match, no more and no less. */
-const expectedTriggers = new Set(controls.flatMap((control) => control.triggers.map((t) => `${t.source} ${t.name}`)));
+/** The registry's source/name triggers, straight from the controls: what the rules must match, no more and no less. */
+const expectedTriggers = new Set(controls.flatMap((control) => control.triggers.filter((t) => !t.actor).map((t) => `${t.source} ${t.name}`)));
+/** The registry's identity trigger: any root activity, API calls and console sign-ins, and nothing else. */
+const ROOT_PATTERN = {
+  "detail-type": [CLOUDTRAIL_DETAIL_TYPE, "AWS Console Sign In via CloudTrail"],
+  detail: { userIdentity: { type: ["Root"] } },
+};
 const globalSources = new Set(["iam.amazonaws.com", "sts.amazonaws.com", "cloudfront.amazonaws.com", "route53.amazonaws.com", "organizations.amazonaws.com"]);
 
 interface EventPattern {
-  source: string[];
+  source?: string[];
   "detail-type": string[];
-  detail: { eventSource: string[]; eventName: string[] };
+  detail: { eventSource?: string[]; eventName?: string[]; userIdentity?: { type: string[] } };
 }
 
 interface RuleProps {
@@ -57,8 +67,17 @@ function rules(template: Template): RuleProps[] {
   return resources(template, "AWS::Events::Rule").map(([, rule]) => props<RuleProps>(rule));
 }
 
+/** The (eventSource, eventName) pairs of the source/name patterns; identity patterns are checked on their own. */
 function triggerPairs(patterns: EventPattern[]): string[] {
-  return patterns.flatMap((p) => p.detail.eventSource.flatMap((source) => p.detail.eventName.map((name) => `${source} ${name}`)));
+  return servicePatterns(patterns).flatMap((p) => (p.detail.eventSource ?? []).flatMap((source) => (p.detail.eventName ?? []).map((name) => `${source} ${name}`)));
+}
+
+function servicePatterns(patterns: EventPattern[]): EventPattern[] {
+  return patterns.filter((p) => p.detail.userIdentity === undefined);
+}
+
+function identityPatterns(patterns: EventPattern[]): EventPattern[] {
+  return patterns.filter((p) => p.detail.userIdentity !== undefined);
 }
 
 function declaredActions(): string[] {
@@ -100,7 +119,7 @@ let home: Synthesised;
 beforeAll(async () => {
   policyDir = mkdtempSync(join(tmpdir(), "hipaa-infra-policy-"));
   const policyFile = join(policyDir, "policy.yaml");
-  writeFileSync(policyFile, `defaultMode: approve\nslack:\n  channel: ${SLACK_CHANNEL}\n`);
+  writeFileSync(policyFile, `defaultMode: approve\nslack:\n  channel: ${SLACK_CHANNEL}\naudit:\n  retentionDays: ${AUDIT_RETENTION_DAYS}\n`);
   home = await synthesise({ stage: "infra-use1", region: "us-east-1", settings: { policyFile } });
 });
 
@@ -128,11 +147,13 @@ describe("home region us-east-1", () => {
     const patterns = found.map((rule) => rule.EventPattern).filter((p): p is EventPattern => p !== undefined);
     expect(patterns).toHaveLength(found.length);
     expect(triggerPairs(patterns).sort()).toEqual([...expectedTriggers].sort());
-    for (const pattern of patterns) {
+    for (const pattern of servicePatterns(patterns)) {
       expect(pattern["detail-type"]).toEqual([CLOUDTRAIL_DETAIL_TYPE]);
       expect(pattern.detail.eventSource).toHaveLength(1);
-      expect(pattern.source).toEqual([`aws.${pattern.detail.eventSource[0]?.split(".")[0]}`]);
+      expect(pattern.source).toEqual([`aws.${pattern.detail.eventSource?.[0]?.split(".")[0]}`]);
     }
+    // Root activity of any service, matched on the caller's identity type: no event of another caller gets through.
+    expect(identityPatterns(patterns)).toEqual([ROOT_PATTERN]);
     const [queueId] = resources(ingestion, "AWS::SQS::Queue").find(([, q]) => props<{ RedrivePolicy?: unknown }>(q).RedrivePolicy) ?? [];
     for (const rule of found) expect(rule.Targets).toEqual([expect.objectContaining({ Arn: { "Fn::GetAtt": [queueId, "Arn"] } })]);
   });
@@ -244,9 +265,15 @@ describe("home region us-east-1", () => {
   it("scopes table, queue and secret access to their ARNs", () => {
     const engine = home.template("Engine");
     const statements = roleStatements(engine, functionByHandler(engine, HANDLERS.engine).roleId);
-    const scoped = statements.filter((s) => actionsOf(s).some((a) => /^(dynamodb|sqs|ssm|logs):/.test(a)));
+    // The controls' own statements (Sid Controls…) act on whatever customer table or queue they find, so only the
+    // engine's own access is checked for scoping here; the guard below keeps the controls off the engine's tables.
+    const scoped = statements.filter((s) => !String(s.Sid).startsWith("Controls") && actionsOf(s).some((a) => /^(dynamodb|sqs|ssm|logs):/.test(a)));
     expect(scoped.length).toBeGreaterThan(0);
     for (const statement of scoped) expect(resourcesOf(statement), JSON.stringify(statement)).not.toContain("*");
+    const guard = statements.find((s) => s.Sid === "ControlsNeverChangeEngineTables");
+    expect(guard?.Effect).toBe("Deny");
+    expect(guard && actionsOf(guard)).toEqual(expect.arrayContaining(["dynamodb:UpdateContinuousBackups", "dynamodb:TagResource"]));
+    expect(JSON.stringify(guard && resourcesOf(guard))).not.toContain('"*"');
     const logAccess = statements.find((s) => s.Sid === "AppendToLog");
     expect(logAccess && actionsOf(logAccess).sort()).toEqual(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]);
     const queueAccess = statements.find((s) => s.Sid === "ConsumeEngineFunctionQueue");
@@ -256,6 +283,17 @@ describe("home region us-east-1", () => {
     const secrets = statements.filter((s) => actionsOf(s).includes("ssm:GetParameters"));
     expect(secrets).toHaveLength(1);
     expect(JSON.stringify(resourcesOf(secrets[0] ?? { Effect: "Allow", Action: [] }))).toContain("/Secret/SLACK_BOT_TOKEN/value");
+  });
+
+  it("lets the engine send deferred re-checks to its own queue, and only there", () => {
+    const engine = home.template("Engine");
+    const { fn, roleId } = functionByHandler(engine, HANDLERS.engine);
+    const statements = roleStatements(engine, roleId);
+    const deferAccess = statements.find((s) => s.Sid === "DeferToEngineQueue");
+    const queueAccess = statements.find((s) => s.Sid === "ConsumeEngineFunctionQueue");
+    expect(deferAccess && actionsOf(deferAccess)).toEqual(["sqs:SendMessage"]);
+    expect(JSON.stringify(deferAccess && resourcesOf(deferAccess))).toBe(JSON.stringify(queueAccess && resourcesOf(queueAccess)));
+    expect(Object.keys(fn.Environment?.Variables ?? {})).toContain("DEFERRAL_QUEUE_URL");
   });
 
   it("lets the Slack endpoint only log, read its Slack secrets and proposals, and queue approvals", () => {
@@ -412,6 +450,12 @@ describe("home region eu-west-1", () => {
     forwarder = await synthesise({ stage: "infra-euw1", region: "us-east-1", settings: { homeRegion: "eu-west-1" } });
   });
 
+  it("locks the audit archive for the six-year default when no policy file sets audit.retentionDays", () => {
+    homeEu.template("AuditLog").hasResourceProperties("AWS::S3::Bucket", {
+      ObjectLockConfiguration: { ObjectLockEnabled: "Enabled", Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: 2190 } } },
+    });
+  });
+
   it("deploys the engine at home and only the forwarder in us-east-1", () => {
     expect(homeEu.stackIds.sort()).toEqual([...HOME_STACKS].sort());
     expect(forwarder.stackIds).toEqual(["GlobalEvents"]);
@@ -421,6 +465,7 @@ describe("home region eu-west-1", () => {
   it("still matches global services' triggers at home, where forwarded events arrive", () => {
     const patterns = rules(homeEu.template("Ingestion")).flatMap((rule) => (rule.EventPattern ? [rule.EventPattern] : []));
     expect(triggerPairs(patterns).sort()).toEqual([...expectedTriggers].sort());
+    expect(identityPatterns(patterns)).toEqual([ROOT_PATTERN]);
   });
 
   it("forwards exactly the global services' triggers to the home region's default bus", () => {
@@ -429,6 +474,8 @@ describe("home region eu-west-1", () => {
     const expectedGlobal = [...expectedTriggers].filter((pair) => globalSources.has(pair.split(" ")[0] ?? "")).sort();
     const patterns = found.flatMap((rule) => (rule.EventPattern ? [rule.EventPattern] : []));
     expect(triggerPairs(patterns).sort()).toEqual(expectedGlobal);
+    // Root console sign-ins (and root calls to global services) are delivered in us-east-1 only.
+    expect(identityPatterns(patterns)).toEqual([ROOT_PATTERN]);
     const homeBus = { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, `:events:eu-west-1:${TEST_ACCOUNT}:event-bus/default`]] };
     for (const rule of found) {
       expect(rule.Targets).toHaveLength(1);
@@ -523,5 +570,105 @@ describe("sst.config.ts", () => {
   it("builds only the forwarder in us-east-1 when HIPAA_HOME_REGION is elsewhere", async () => {
     vi.stubEnv("HIPAA_HOME_REGION", "eu-west-1");
     expect(await stackIdsFromConfig("infra-config-fwd", "us-east-1")).toEqual(["GlobalEvents"]);
+  });
+});
+
+describe("the audit archive (home region us-east-1)", () => {
+  interface BucketProps {
+    ObjectLockEnabled?: boolean;
+    ObjectLockConfiguration?: unknown;
+    VersioningConfiguration?: unknown;
+    PublicAccessBlockConfiguration?: unknown;
+  }
+
+  it("keeps anchors and exports in an Object Lock bucket, compliance mode, for the policy's retention", () => {
+    const auditLog = home.template("AuditLog");
+    const buckets = resources(auditLog, "AWS::S3::Bucket");
+    expect(buckets).toHaveLength(1);
+    const [[bucketId, bucket]] = buckets as [[string, CfnResource]];
+    expect(props<BucketProps>(bucket)).toMatchObject({
+      ObjectLockEnabled: true,
+      ObjectLockConfiguration: { ObjectLockEnabled: "Enabled", Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: AUDIT_RETENTION_DAYS } } },
+      VersioningConfiguration: { Status: "Enabled" },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+    });
+    auditLog.hasResource("AWS::S3::Bucket", { DeletionPolicy: "Retain" });
+    expect(Object.keys(auditLog.findOutputs("AuditBucketName"))).toHaveLength(1);
+    // TLS only.
+    const bucketPolicy = resources(auditLog, "AWS::S3::BucketPolicy").map(([, policy]) => props<{ Bucket: unknown; PolicyDocument: { Statement: Statement[] } }>(policy));
+    expect(bucketPolicy.map((policy) => policy.Bucket)).toEqual([{ Ref: bucketId }]);
+    expect(bucketPolicy[0]?.PolicyDocument.Statement).toContainEqual(
+      expect.objectContaining({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+    );
+  });
+
+  it("denies updating or deleting log entries to every principal, in the table's own resource policy", () => {
+    const [[, table]] = resources(home.template("AuditLog"), "AWS::DynamoDB::Table") as [[string, CfnResource]];
+    const policy = props<{ ResourcePolicy?: { PolicyDocument: { Statement: Statement[] } } }>(table).ResourcePolicy;
+    expect(policy?.PolicyDocument.Statement).toEqual([
+      {
+        Sid: "LogEntriesAreNeverChangedOrDeleted",
+        Effect: "Deny",
+        Principal: { AWS: "*" },
+        Action: ["dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete"],
+        Resource: "*",
+      },
+    ]);
+  });
+
+  it("anchors the log's head every hour and exports new entries every day", () => {
+    const auditLog = home.template("AuditLog");
+    const scheduled = rules(auditLog).map((rule) => [rule.ScheduleExpression, rule.Targets.map((target) => JSON.stringify(target.Arn))]);
+    const anchor = functionByHandler(auditLog, HANDLERS.logAnchor);
+    const exporter = functionByHandler(auditLog, HANDLERS.logExport);
+    expect(scheduled).toEqual(
+      expect.arrayContaining([
+        ["rate(1 hour)", [expect.stringContaining(anchor.id)]],
+        ["rate(1 day)", [expect.stringContaining(exporter.id)]],
+      ]),
+    );
+    expect(scheduled).toHaveLength(2);
+    for (const fn of [anchor.fn, exporter.fn]) {
+      expect(Object.keys(fn.Environment?.Variables ?? {})).toEqual(expect.arrayContaining(["LOG_TABLE", "AUDIT_BUCKET"]));
+    }
+  });
+
+  /** A role's statements other than its own log group and SST's X-Ray tracing. */
+  function dataStatements(handler: string): Statement[] {
+    const auditLog = home.template("AuditLog");
+    return roleStatements(auditLog, functionByHandler(auditLog, handler).roleId).filter(
+      (s) => !actionsOf(s).some((action) => action.startsWith("logs:") || action.startsWith("xray:")),
+    );
+  }
+
+  it("lets the anchor function query the log table and put objects under anchors/, nothing else", () => {
+    const statements = dataStatements(HANDLERS.logAnchor);
+    expect(statements.map((s) => [s.Effect, actionsOf(s)])).toEqual([
+      ["Allow", ["dynamodb:Query"]],
+      ["Allow", ["s3:PutObject"]],
+    ]);
+    expect(JSON.stringify(resourcesOf(statements[0] as Statement))).not.toContain("/index/");
+    expect(JSON.stringify(statements[1]?.Resource)).toContain("/anchors/*");
+  });
+
+  it("lets the export function query the log table, list exports/ and put objects under exports/, nothing else", () => {
+    const statements = dataStatements(HANDLERS.logExport);
+    expect(statements.map((s) => [s.Effect, actionsOf(s)])).toEqual([
+      ["Allow", ["dynamodb:Query"]],
+      ["Allow", ["s3:PutObject"]],
+      ["Allow", ["s3:ListBucket"]],
+    ]);
+    expect(JSON.stringify(statements[1]?.Resource)).toContain("/exports/*");
+    expect(statements[2]?.Condition).toEqual({ StringLike: { "s3:prefix": ["exports/*"] } });
+  });
+
+  it("grants no function an item update or delete on the log table", () => {
+    for (const [stackId, template] of everyTemplate(home)) {
+      for (const { where, statement } of identityStatements(template)) {
+        if (!refersToTable(statement, "AuditLog", "RemediationLog") && !JSON.stringify(statement.Resource ?? null).includes("RemediationLog")) continue;
+        expect(actionsOf(statement), `${stackId}/${where}`).not.toContain("dynamodb:UpdateItem");
+        expect(actionsOf(statement), `${stackId}/${where}`).not.toContain("dynamodb:DeleteItem");
+      }
+    }
   });
 });

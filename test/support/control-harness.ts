@@ -1,4 +1,5 @@
 import {
+  ReadCache,
   normaliseRecord,
   silentLogger,
   type ChangeEvent,
@@ -38,6 +39,7 @@ export function liveContext<O, P extends JsonObject>(
     logger: silentLogger,
     regions: [MOTO_REGION],
     account: MOTO_ACCOUNT,
+    reads: new ReadCache(),
   };
 }
 

@@ -90,7 +90,10 @@ export class Pipeline {
     return new Pipeline(moto, queue, dlq, deps, db, dir, rules, events, sqs);
   }
 
-  /** Publishes a CloudTrail record to the default bus as CloudTrail's EventBridge integration does. */
+  /**
+   * Publishes a CloudTrail record to the default bus as CloudTrail's EventBridge integration does: API calls as
+   * "AWS API Call via CloudTrail", console sign-ins as "AWS Console Sign In via CloudTrail" (see `eventBridgeEnvelope`).
+   */
   async publish(record: Record<string, unknown>): Promise<void> {
     const envelope = eventBridgeEnvelope(record);
     const result = await this.events.send(

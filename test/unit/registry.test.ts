@@ -1,8 +1,9 @@
 import { readdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { CATEGORIES, isCategoryId } from "@hipaa-remediate/core";
+import { CATEGORIES, isCategoryId, isCloudTrailDetailType } from "@hipaa-remediate/core";
 import { controls } from "@hipaa-remediate/remediations";
 import { describe, expect, it } from "vitest";
+import { scenarioFiles } from "../support/scenarios";
 
 const remediationsDir = resolve(import.meta.dirname, "../../remediations");
 const controlFiles = readdirSync(remediationsDir)
@@ -25,6 +26,10 @@ describe("control registry", () => {
         "iam-access-key-stale",
       ]),
     );
+  });
+
+  it("has an end-to-end scenario for every control, which the shared EventBridge -> SQS -> handler suite runs", () => {
+    expect(scenarioFiles()).toEqual(controlFiles);
   });
 
   it("has unique ids", () => {
@@ -51,9 +56,19 @@ describe("control registry", () => {
       expect(control.hipaa.why.length).toBeGreaterThan(20);
     });
 
-    it("declares triggers with a service source and an API name", () => {
+    it("declares triggers with a service source and an API name, or an identity condition", () => {
       expect(control.triggers.length).toBeGreaterThan(0);
       for (const trigger of control.triggers) {
+        if (trigger.actor) {
+          // Identity triggers (e.g. any event by Root) may leave source and name open, and choose their detail-types.
+          expect(trigger.actor.types.length).toBeGreaterThan(0);
+          for (const type of trigger.actor.types) expect(type).toMatch(/^[A-Z][A-Za-z]+$/);
+          for (const detailType of trigger.detailTypes ?? []) expect(isCloudTrailDetailType(detailType)).toBe(true);
+          expect(trigger.source).toMatch(/^(\*|[a-z0-9-]+\.amazonaws\.com)$/);
+          expect(trigger.name).toMatch(/^(\*|[A-Z][A-Za-z0-9]+)$/);
+          continue;
+        }
+        expect(trigger.detailTypes).toBeUndefined();
         expect(trigger.source).toMatch(/^[a-z0-9-]+\.amazonaws\.com$/);
         expect(trigger.name).toMatch(/^[A-Z][A-Za-z0-9]+$/);
       }

@@ -2,6 +2,7 @@
 export * from "./support/json";
 export * from "./support/logger";
 export * from "./support/sqlite";
+export * from "./support/read-cache";
 export * from "./aws/clients";
 export * from "./events";
 export * from "./controls";
@@ -10,3 +11,4 @@ export * from "./log";
 export * from "./proposals";
 export * from "./approvals";
 export * from "./runner";
+export * from "./report";

@@ -5,8 +5,10 @@ import {
   ApproverDirectory,
   DynamoDbLogStore,
   DynamoDbProposalStore,
+  emfMetricLine,
   loadPolicy,
   openExemptionForm,
+  UnauthenticatedRequests,
   type AcknowledgeDeps,
   type ExemptionFormDeps,
 } from "@hipaa-remediate/core";
@@ -49,11 +51,19 @@ async function deployedInteractivityDeps(): Promise<InteractivityEndpointDeps> {
   const slack = new WebClient(await readSlackSecret("SLACK_BOT_TOKEN"));
   const policy = await loadPolicy(process.env.POLICY_FILE, controls);
   const now = () => new Date();
+  const logger = powertoolsLogger("hipaa-remediate-slack-interactivity");
   return {
     signingSecret: await readSlackSecret("SLACK_SIGNING_SECRET"),
     now,
     log: new DynamoDbLogStore({ client: dynamodb, tableName: requiredEnv("LOG_TABLE") }),
-    logger: powertoolsLogger("hipaa-remediate-slack-interactivity"),
+    logger,
+    // Forged or unsigned requests: a CloudWatch metric through an EMF line in this function's log, and a warning
+    // at most once a minute per container; never an audit-log entry.
+    unauthenticated: new UnauthenticatedRequests({
+      logger,
+      now,
+      onRecord: (source) => process.stdout.write(`${emfMetricLine(source, now())}\n`),
+    }),
     // Read only: the function's role may GetItem on the proposals table and nothing else there.
     proposals: new DynamoDbProposalStore(dynamodb, requiredEnv("PROPOSALS_TABLE")),
     slack,

@@ -3,6 +3,8 @@ import {
   acknowledge,
   expireAndRemind,
   processAction,
+  silentLogger,
+  UnauthenticatedRequests,
   verifiedActionSchema,
   type ApprovalButton,
   type LogEntry,
@@ -122,37 +124,43 @@ describe("acknowledging interactions", () => {
     expect(recorder.calls).toEqual([]);
   });
 
-  it("refuses a forged signature with 401 and logs the refusal without the body", async () => {
+  it("refuses a forged signature with 401, counts it and warns, but never appends it to the audit log", async () => {
     const proposal = await pendingProposal();
     const signed = signInteraction(buttonClickPayload(proposal, "approve", { user: OUTSIDER }), {
       timestamp: env.clock.now,
       secret: "stolen-or-guessed",
     });
+    const warnings: Array<Record<string, unknown> | undefined> = [];
+    const logger = { ...silentLogger, warn: (_message: string, fields?: Record<string, unknown>) => void warnings.push(fields) };
+    const unauthenticated = new UnauthenticatedRequests({ logger, now: () => env.clock.now });
+    const before = (await collect(env.log.read())).length;
     const response = await acknowledge(signed, {
       signingSecret: TEST_SIGNING_SECRET,
       now: () => env.clock.now,
       log: env.log,
-      logger: env.deps.logger,
+      logger,
+      unauthenticated,
     });
     expect(response).toEqual({
       status: 401,
       contentType: "text/plain",
       body: "X-Slack-Signature does not match the request body and timestamp",
     });
-    const [entry] = await collect(env.log.read());
-    expect(entry).toMatchObject({
-      stage: "rejected",
-      source: "slack-interactivity",
-      reason: "bad-signature: X-Slack-Signature does not match the request body and timestamp",
-    });
-    expect(JSON.stringify(entry)).not.toContain(proposal.id);
-    expect(JSON.stringify(entry)).not.toContain(OUTSIDER.id);
+    expect(await collect(env.log.read())).toHaveLength(before);
+    expect(unauthenticated.snapshot()).toEqual({ "slack-signature": 1, "serve-token": 0 });
+    expect(warnings).toEqual([
+      { source: "slack-signature", reason: "bad-signature: X-Slack-Signature does not match the request body and timestamp", total: 1 },
+    ]);
+    expect(JSON.stringify(warnings)).not.toContain(proposal.id);
+    expect(JSON.stringify(warnings)).not.toContain(OUTSIDER.id);
   });
 
-  it("refuses a replayed (stale) request and an unsigned one", async () => {
+  it("refuses a replayed (stale) request and an unsigned one without touching the audit log", async () => {
     const proposal = await pendingProposal();
     const payload = buttonClickPayload(proposal, "approve", { user: APPROVER });
-    const deps = { signingSecret: TEST_SIGNING_SECRET, now: () => env.clock.now, log: env.log, logger: env.deps.logger };
+    const unauthenticated = new UnauthenticatedRequests({ logger: env.deps.logger, now: () => env.clock.now });
+    const deps = { signingSecret: TEST_SIGNING_SECRET, now: () => env.clock.now, log: env.log, logger: env.deps.logger, unauthenticated };
+    const before = (await collect(env.log.read())).length;
     const replayed = signInteraction(payload, { timestamp: new Date(env.clock.now.getTime() - 10 * 60_000) });
     expect(await acknowledge(replayed, deps)).toMatchObject({ status: 401, body: expect.stringMatching(/^X-Slack-Request-Timestamp is 600s away/) });
     const unsigned = { rawBody: replayed.rawBody, headers: { "content-type": "application/x-www-form-urlencoded" } };
@@ -160,8 +168,31 @@ describe("acknowledging interactions", () => {
       status: 401,
       body: "request is not signed: missing X-Slack-Request-Timestamp and X-Slack-Signature header",
     });
-    expect((await collect(env.log.read())).map((entry) => entry.reason?.split(":")[0])).toEqual(["stale-timestamp", "missing-header"]);
+    expect(await collect(env.log.read())).toHaveLength(before);
+    expect(unauthenticated.snapshot()["slack-signature"]).toBe(2);
     expect((await env.proposals.get(proposal.id))?.status).toBe("pending");
+  });
+
+  it("warns about a flood of forged requests once a minute, saying how many it did not log", async () => {
+    const proposal = await pendingProposal();
+    const warnings: Array<Record<string, unknown> | undefined> = [];
+    let now = env.clock.now;
+    const logger = { ...silentLogger, warn: (_message: string, fields?: Record<string, unknown>) => void warnings.push(fields) };
+    const unauthenticated = new UnauthenticatedRequests({ logger, now: () => now });
+    const deps = { signingSecret: TEST_SIGNING_SECRET, now: () => now, log: env.log, logger, unauthenticated };
+    const before = (await collect(env.log.read())).length;
+    for (let i = 0; i < 50; i += 1) {
+      now = new Date(env.clock.now.getTime() + i * 2_000);
+      const forged = signInteraction(buttonClickPayload(proposal, "approve", { user: OUTSIDER }), { timestamp: now, secret: `guess-${i}` });
+      expect((await acknowledge(forged, deps)).status).toBe(401);
+    }
+    // 50 requests two seconds apart span 98 seconds: one warning at the start, one a minute later.
+    expect(warnings.map((w) => [w?.total, w?.notLoggedSinceLastWarning])).toEqual([
+      [1, undefined],
+      [31, 29],
+    ]);
+    expect(unauthenticated.snapshot()["slack-signature"]).toBe(50);
+    expect(await collect(env.log.read())).toHaveLength(before);
   });
 
   it("rejects a signed payload it cannot use with 400 naming the field", async () => {

@@ -432,11 +432,12 @@ describe("phi-tagged-non-production: end-to-end scenario", () => {
     await scenario.assertUnchanged(moto, resource);
     const event = changeEventOf(record);
     expect(control.triggers.flatMap((t) => (t.name === event.name ? t.resources(event) : []))).toEqual([resource]);
-    const ctx = context(scenario.options);
-    onlyViolation(await control.detect({ resource, event }, ctx));
+    // Each detection is its own unit of work, as each event is to the engine: tags are read once per unit.
+    onlyViolation(await control.detect({ resource, event }, context(scenario.options)));
     await scenario.makeCompliant(moto, resource);
-    onlyCleared(await control.detect({ resource, event }, ctx));
+    onlyCleared(await control.detect({ resource, event }, context(scenario.options)));
     await tagBucket(s3, resource.id, PHI_DEV_TAGS);
+    const ctx = context(scenario.options);
     const plan = control.plan(onlyViolation(await control.detect({ resource, event }, ctx)), ctx.options);
     await control.apply(plan, ctx);
     await scenario.assertFixed(moto, resource);

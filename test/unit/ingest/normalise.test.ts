@@ -6,7 +6,7 @@ import {
   ingestValue,
   normaliseRecord,
 } from "@hipaa-remediate/core";
-import { assumedRoleIdentity, eventBridgeEnvelope } from "../../support/cloudtrail";
+import { assumedRoleIdentity, consoleSignInRecord, eventBridgeEnvelope, rootIdentity } from "../../support/cloudtrail";
 import { eventOf, fixedRecord, kindsOf, reasonOf } from "./helpers";
 
 describe("normaliseRecord: documented shapes", () => {
@@ -162,7 +162,29 @@ describe("normaliseRecord: what is not a change", () => {
 
   it("ignores EventBridge events that are not CloudTrail API calls, naming the detail-type", () => {
     const result = normaliseRecord({ version: "0", id: "e1", "detail-type": "EC2 Instance State-change Notification", source: "aws.ec2", detail: { state: "running" } }, "t");
-    expect(result).toMatchObject({ kind: "ignored", reason: 'EventBridge event of detail-type "EC2 Instance State-change Notification" is not a CloudTrail API call' });
+    expect(result).toMatchObject({
+      kind: "ignored",
+      reason: 'EventBridge event of detail-type "EC2 Instance State-change Notification" is not a CloudTrail API call or console sign-in',
+    });
+  });
+
+  it("reads console sign-ins, successful or failed, with their additionalEventData", () => {
+    const signIn = consoleSignInRecord({ userIdentity: rootIdentity(), mfaUsed: false, result: "Failure" });
+    const envelope = eventBridgeEnvelope(signIn);
+    expect(envelope["detail-type"]).toBe("AWS Console Sign In via CloudTrail");
+    expect(cloudTrailEnvelopeSchema.safeParse(envelope).success).toBe(true);
+    const result = normaliseRecord(envelope, "t");
+    if (result.kind !== "event") throw new Error(JSON.stringify(result));
+    // A failed sign-in has an errorMessage but no errorCode: it is an attempt worth seeing, not a failed API call.
+    expect(result.event).toMatchObject({
+      source: "signin.amazonaws.com",
+      name: "ConsoleLogin",
+      eventType: "AwsConsoleSignIn",
+      actor: { type: "Root" },
+      response: { ConsoleLogin: "Failure" },
+      additional: { MFAUsed: "No" },
+    });
+    expect(normaliseRecord({ ...signIn, additionalEventData: "not an object" }, "t")).not.toHaveProperty("event.additional");
   });
 
   it('reads a hand-written envelope whose detail-type is "..." by its detail', () => {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   DEFAULT_POLICY,
+  MAX_POLICY_BYTES,
   PolicyError,
   controlOptions,
   defaultPolicy,
@@ -56,6 +57,7 @@ describe("defaults", () => {
       approvers: { users: [], userGroups: [] },
       slack: {},
       proposals: { expiryHours: 24, reminderAfterHours: 4 },
+      audit: { retentionDays: 2190 },
       engine: { principals: [] },
       tags: {
         phi: { keys: ["DataClassification", "PHI"], values: ["PHI", "true"] },
@@ -372,5 +374,86 @@ engine: { principals: ["hipaa-remediate-engine"] }
   it("points a missing field at the object that lacks it", () => {
     const error = policyError("exemptions:\n  - resource: arn:aws:s3:::a\n    controls: ['*']\n    reason: r\n    owner: o\n");
     expect(error.issues).toEqual([{ path: "exemptions[0].expires", message: "required", line: 2, column: 5 }]);
+  });
+});
+
+describe("audit.retentionDays", () => {
+  it("defaults to six years and takes a longer period", () => {
+    expect(parsePolicy("", "p.yaml", []).audit.retentionDays).toBe(2190);
+    expect(parsePolicy("audit: { retentionDays: 3650 }", "p.yaml", []).audit.retentionDays).toBe(3650);
+  });
+
+  it("names the field when the period is not a whole number of days", () => {
+    expect(() => parsePolicy("audit: { retentionDays: 0.5 }", "p.yaml", [])).toThrow(/audit\.retentionDays/);
+    expect(() => parsePolicy("audit: { retentionDays: 0 }", "p.yaml", [])).toThrow(/audit\.retentionDays/);
+  });
+});
+
+describe("hostile policy files", () => {
+  it("refuses a file above the 1 MiB limit before reading it, with the limit in the message", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "policy-"));
+    const large = join(dir, "large.yaml");
+    writeFileSync(large, `defaultMode: auto\n# ${"x".repeat(MAX_POLICY_BYTES)}\n`);
+    const error = await loadPolicyFile(large, registry).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(PolicyError);
+    expect(String(error)).toContain(`${large}: the policy file is larger than the 1,048,576-byte (1 MiB) limit`);
+    const atLimit = join(dir, "at-limit.yaml");
+    writeFileSync(atLimit, `defaultMode: auto\n#${"x".repeat(MAX_POLICY_BYTES - 20)}\n`);
+    expect((await loadPolicyFile(atLimit, registry)).defaultMode).toBe("auto");
+    expect(() => parsePolicy(`# ${"x".repeat(MAX_POLICY_BYTES)}`, "inline", registry)).toThrowError(/larger than the 1,048,576-byte \(1 MiB\) limit/);
+  });
+
+  it("names a number that is not finite, in YAML and in JSON", () => {
+    const expected = /^rateLimit\.maxAutoFixes: not a finite number \(it reads as infinity or NaN\)/;
+    for (const text of ["rateLimit:\n  maxAutoFixes: 1e999\n", "rateLimit:\n  maxAutoFixes: .inf\n", "rateLimit:\n  maxAutoFixes: .nan\n", '{"rateLimit": {"maxAutoFixes": -1e999}}']) {
+      expect(messages(text), text).toEqual([expect.stringMatching(expected)]);
+    }
+  });
+
+  it("refuses YAML tags, standard or custom, naming the tag and the field", () => {
+    expect(messages("defaultMode: !!js/function 'function () {}'\n")).toEqual([expect.stringMatching(/^defaultMode: YAML tag !!js\/function is not allowed: a policy holds plain values/)]);
+    expect(messages("exemptions:\n  - resource: !custom arn:aws:s3:::b\n")).toEqual([expect.stringMatching(/^exemptions\[0\]\.resource: YAML tag !custom is not allowed/)]);
+    expect(policyError("defaultMode: !!str auto\n").issues[0]).toMatchObject({ line: 1 });
+  });
+
+  it("says the nesting is too deep, in YAML flow style, block style and JSON", () => {
+    const flow = `rateLimit: ${"[".repeat(100_000)}${"]".repeat(100_000)}\n`;
+    expect(policyError(flow).issues).toEqual([{ path: "", message: expect.stringMatching(/^brackets nest more than 32 levels deep/), line: 1, column: 44 }]);
+    const json = `{"rateLimit": ${"[".repeat(100_000)}${"]".repeat(100_000)}}`;
+    expect(messages(json)).toEqual([expect.stringMatching(/^: brackets nest more than 32 levels deep/)]);
+    // Brackets inside strings and comments are text, not nesting.
+    expect(messages(`# ${"[".repeat(100)}\nslack: { channel: "${"{".repeat(40)}" }\n`)).toEqual([expect.stringMatching(/^slack\.channel: expected a Slack channel id/)]);
+    const block = Array.from({ length: 40 }, (_, depth) => `${" ".repeat(depth)}k${depth}:`).join("\n");
+    expect(messages(`${block} 1\n`)).toEqual([expect.stringMatching(/^k0\.k1\.k2\.k3: nested more than 32 levels deep/)]);
+  });
+});
+
+describe("KMS key options", () => {
+  const encryption = controls.find((control) => control.id === "s3-bucket-default-encryption");
+
+  it("accept a key id, a multi-Region key id, a key ARN, an alias and an alias ARN", () => {
+    for (const kmsKeyId of [
+      "1234abcd-12ab-34cd-56ef-1234567890ab",
+      "mrk-1234abcd12ab34cd56ef1234567890ab",
+      "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+      "alias/phi-data",
+      "arn:aws:kms:us-east-1:123456789012:alias/phi-data",
+    ]) {
+      expect(encryption?.options.safeParse({ kmsKeyId }).success, kmsKeyId).toBe(true);
+    }
+  });
+
+  it("refuse anything else with a message naming the accepted shapes", () => {
+    const text = "controls:\n  s3-bucket-default-encryption:\n    options:\n      kmsKeyId: my-key\n";
+    const error = (() => {
+      try {
+        parsePolicy(text, "policy.yaml", controls);
+      } catch (caught) {
+        return caught;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(PolicyError);
+    expect(String(error)).toMatch(/controls\.s3-bucket-default-encryption\.options\.kmsKeyId: must name a KMS key: a key id .*, a key ARN, an alias \(alias\/name\) or an alias ARN/);
   });
 });

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import * as log from "./log";
 import * as proposals from "./proposals";
 import * as replay from "./replay";
+import * as report from "./report";
 import * as rollback from "./rollback";
 import * as serve from "./serve";
 import * as sweep from "./sweep";
@@ -13,5 +14,6 @@ export function registerCommands(program: Command): void {
   proposals.register(program);
   serve.register(program);
   log.register(program);
+  report.register(program);
   rollback.register(program);
 }

@@ -26,12 +26,12 @@ export function register(program: Command): void {
       .option("--no-progress", "do not report progress on stderr"),
   ).action(async (inputs: string[], options: ReplayOptions) => {
     const logger = stderrLogger(options.verbose);
-    const engine = await openLocalEngine(engineOptionsFromFlags(options, logger));
+    const engine = await openLocalEngine({ ...engineOptionsFromFlags(options, logger), rechecks: "at-end" });
     try {
       const sink = options.format === "jsonl" ? jsonlSink(process.stdout) : tableSink(process.stdout);
       // Offline, writes are grouped into bounded transactions; live, every log entry commits on its own.
       const batch = options.live ? undefined : new CommitBatcher(engine.db);
-      await runReplay(inputs, engine.deps, sink, stderrProgress(options.progress), batch);
+      await runReplay(inputs, engine.deps, sink, stderrProgress(options.progress), batch, engine.deferrals);
     } finally {
       await engine.close();
     }

@@ -11,6 +11,7 @@ interface ServeOptions extends EngineCliOptions {
   host: string;
   as?: string;
   housekeeping: number;
+  anchorEvery: number;
 }
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "::1"]);
@@ -32,12 +33,19 @@ export function register(program: Command): void {
         "expire overdue proposals (and send Slack reminders) this often; 0 turns it off",
         parseSeconds,
         DEFAULT_HOUSEKEEPING_INTERVAL_MS / 1000,
+      )
+      .option(
+        "--anchor-every <seconds>",
+        "publish the log's head to the anchors file this often when entries were appended (and always on exit); 0: only on exit",
+        parseSeconds,
+        DEFAULT_ANCHOR_INTERVAL_S,
       ),
   ).action(async (options: ServeOptions) => {
     const logger = stderrLogger(options.verbose);
     const slack = slackFromEnvironment();
     const engine = await openLocalEngine({
       ...engineOptionsFromFlags(options, logger),
+      rechecks: "timer",
       ...(slack.client ? { slack: { client: slack.client, ...(process.env.SLACK_CHANNEL ? { channel: process.env.SLACK_CHANNEL } : {}) } } : {}),
     });
     // Slack's Approve applies the fix, which needs AWS: offline, its clicks are not accepted at all.
@@ -49,6 +57,7 @@ export function register(program: Command): void {
         port: options.port,
         host: options.host,
         housekeepingIntervalMs: options.housekeeping * 1000,
+        audit: { store: `sqlite:${options.db}`, policySource: options.policy ?? "built-in default policy (dry-run everywhere)" },
         ...(slack.client ? { slack: slack.client } : {}),
         ...(slackInteractivity && slack.signingSecret ? { slackSigningSecret: slack.signingSecret } : {}),
       });
@@ -59,6 +68,7 @@ export function register(program: Command): void {
         [
           "hipaa-remediate approvals runner",
           `  page:   ${server.pageUrl}`,
+          `  audit:  ${server.url}/audit?token=${encodeURIComponent(server.token)}  (the log, its verification, the report and exports)`,
           `  token:  ${server.token}  (send "Authorization: Bearer <token>" to /api/* and /events)`,
           `  events: POST ${server.url}/events`,
           `  slack:  ${slackNote}`,
@@ -70,8 +80,12 @@ export function register(program: Command): void {
           "",
         ].join("\n"),
       );
+      // A long-running server anchors as it goes, so a tail deleted while it runs is caught, not just at exit.
+      const anchoring = options.anchorEvery > 0 ? setInterval(() => void engine.anchorIfAdvanced(), options.anchorEvery * 1000) : undefined;
+      anchoring?.unref();
       const signal = await untilStopSignal();
       process.stderr.write(`${signal}: stopping after the requests in progress\n`);
+      clearInterval(anchoring);
       await server.close();
     } finally {
       await engine.close();
@@ -107,8 +121,10 @@ function parsePort(text: string): number {
   return port;
 }
 
+const DEFAULT_ANCHOR_INTERVAL_S = 60;
+
 function parseSeconds(text: string): number {
   const seconds = Number(text);
-  if (!Number.isFinite(seconds) || seconds < 0) throw new UsageError(`--housekeeping must be a number of seconds (0 or more), got "${text}"`);
+  if (!Number.isFinite(seconds) || seconds < 0) throw new UsageError(`expected a number of seconds (0 or more), got "${text}"`);
   return seconds;
 }

@@ -18,6 +18,7 @@ export const APPROVALS_PAGE_HTML = `<!doctype html>
 <header>
   <h1>HIPAA fixes awaiting approval</h1>
   <p id="who" class="muted"></p>
+  <p><a href="/audit">Auditor view: the log, its verification and the evidence report</a></p>
 </header>
 <main>
   <div id="announcer" class="visually-hidden" role="status" aria-live="polite"></div>

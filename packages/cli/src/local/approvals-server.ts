@@ -11,12 +11,16 @@ import {
   expireAndRemind,
   firstIssue,
   processAction,
+  UnauthenticatedRequests,
   type ActionResult,
   type ApprovalDeps,
   type EngineDeps,
   type ExpireAndRemindResult,
 } from "@hipaa-remediate/core";
+import { REPORT_STYLE } from "../report/html-style";
 import { APPROVALS_PAGE_HTML, APPROVALS_PAGE_SCRIPT, APPROVALS_PAGE_STYLE } from "./approvals-page";
+import { AUDIT_API_PREFIX, handleAuditRequest, REPORT_STYLESHEET_PATH, type AuditContext } from "./audit-api";
+import { AUDIT_PAGE_HTML, AUDIT_PAGE_SCRIPT, AUDIT_PAGE_STYLE } from "./audit-page";
 import { takeInEvents } from "./event-intake";
 import { flatHeaders, HttpError, readBody, send, sendError, sendJson } from "./http";
 import {
@@ -45,6 +49,8 @@ export interface ApprovalsServerOptions {
   slackSigningSecret?: string;
   /** How often pending proposals are expired (and, with Slack, reminded). 0 turns it off. Default one minute. */
   housekeepingIntervalMs?: number;
+  /** What the auditor view's report names as its store and policy. */
+  audit?: AuditContext;
 }
 
 export interface ApprovalsServer {
@@ -79,6 +85,10 @@ const STATIC_FILES: Readonly<Record<string, { type: string; body: string }>> = {
   "/": { type: "text/html; charset=utf-8", body: APPROVALS_PAGE_HTML },
   "/app.js": { type: "text/javascript; charset=utf-8", body: APPROVALS_PAGE_SCRIPT },
   "/app.css": { type: "text/css; charset=utf-8", body: APPROVALS_PAGE_STYLE },
+  "/audit": { type: "text/html; charset=utf-8", body: AUDIT_PAGE_HTML },
+  "/audit.js": { type: "text/javascript; charset=utf-8", body: AUDIT_PAGE_SCRIPT },
+  "/audit.css": { type: "text/css; charset=utf-8", body: AUDIT_PAGE_STYLE },
+  [REPORT_STYLESHEET_PATH]: { type: "text/css; charset=utf-8", body: REPORT_STYLE },
 };
 
 const DECISION_ROUTE = /^\/api\/proposals\/([^/]+)\/(approve|reject|exempt)$/;
@@ -108,6 +118,8 @@ export async function startApprovalsServer(options: ApprovalsServerOptions): Pro
   const guard = new RequestGuard(token, host, () => port);
   const decisions = new LocalDecisions(engine, { operator: options.operator, via: "web", ...(options.slack ? { slack: options.slack } : {}) });
   const slackDeps = options.slackSigningSecret && options.slack ? approvalDepsFromEngine(engine, { slack: options.slack }) : undefined;
+  // Refused before anyone was authenticated: counted (GET /api/metrics) and warned about, never audit-logged.
+  const unauthenticated = new UnauthenticatedRequests({ logger: engine.logger, now: engine.now });
   const inFlight = new Set<Promise<unknown>>();
   const track = (work: Promise<unknown>) => {
     const tracked = work.finally(() => inFlight.delete(tracked));
@@ -150,12 +162,15 @@ export async function startApprovalsServer(options: ApprovalsServerOptions): Pro
       }
       const ack = await acknowledge(
         { rawBody, headers },
-        { signingSecret: options.slackSigningSecret, now: engine.now, log: engine.log, logger: engine.logger },
+        { signingSecret: options.slackSigningSecret, now: engine.now, log: engine.log, logger: engine.logger, unauthenticated },
       );
       // Slack wants its answer within three seconds; the decision (which may apply a fix) runs after replying.
       if (ack.work) track(runSlackAction(ack.work, slackDeps));
       return ack;
     },
+    metrics: async () => ({ unauthenticatedRequests: unauthenticated.snapshot() }),
+    refusedToken: (reason) => unauthenticated.record("serve-token", reason),
+    audit: (url, response) => handleAuditRequest(engine, options.audit ?? { store: "the engine's store", policySource: "the engine's policy" }, url, response),
   };
 
   const server = createServer((request, response) => {
@@ -199,6 +214,11 @@ interface RouteHandlers {
   decide(id: string, kind: LocalDecisionKind, rawBody: string): Promise<{ status: number; body: object }>;
   events(rawBody: string): Promise<{ status: number; body: object }>;
   slack(rawBody: string, headers: Record<string, string | undefined>): Promise<{ status: number; contentType: string; body: string }>;
+  /** Counters of requests refused before authentication. */
+  metrics(): Promise<object>;
+  refusedToken(reason: string): void;
+  /** The auditor view's read-only API; writes its own response (exports stream). */
+  audit(url: URL, response: ServerResponse): Promise<void>;
 }
 
 async function handle(request: IncomingMessage, response: ServerResponse, guard: RequestGuard, handlers: RouteHandlers): Promise<void> {
@@ -239,7 +259,22 @@ async function route(request: IncomingMessage, response: ServerResponse, guard: 
   }
   if (path !== "/events" && !path.startsWith("/api/")) throw new HttpError(404, `no route ${method} ${path}`);
 
-  guard.checkToken(headers);
+  try {
+    guard.checkToken(headers);
+  } catch (error) {
+    if (error instanceof HttpError) handlers.refusedToken(error.message);
+    throw error;
+  }
+  if (path === "/api/metrics") {
+    requireMethod(method, "GET");
+    sendJson(response, 200, await handlers.metrics());
+    return;
+  }
+  if (path.startsWith(AUDIT_API_PREFIX)) {
+    requireMethod(method, "GET");
+    await handlers.audit(new URL(request.url ?? "/", "http://localhost"), response);
+    return;
+  }
   if (path === "/api/proposals") {
     requireMethod(method, "GET");
     sendJson(response, 200, await handlers.listProposals());

@@ -1,6 +1,12 @@
 import {
+  anchorsPathFor,
   ControlIndex,
+  errorFields,
+  FileAnchorStore,
+  publishHead,
   createAwsClients,
+  InProcessDeferralQueue,
+  processEvent,
   DEFAULT_DATABASE_PATH,
   engineIdentity,
   inMemoryGuard,
@@ -13,6 +19,8 @@ import {
   SqliteRateLimiter,
   SqliteExemptionStore,
   SlackNotifier,
+  type Anchor,
+  type AnchorStore,
   type EngineDeps,
   type Logger,
   type Policy,
@@ -31,6 +39,11 @@ export interface LocalEngineOptions {
    */
   live?: boolean;
   endpoint?: string;
+  /**
+   * With `live`, how a control's "look again later" is honoured: `timer` re-runs the event after its delay
+   * (serve); `at-end` keeps it for `LocalEngine.deferrals.drain` at the end of a run (replay). Absent: decided at once.
+   */
+  rechecks?: "timer" | "at-end";
   regions?: string[];
   now?: () => Date;
   logger: Logger;
@@ -45,6 +58,16 @@ export interface LocalEngine {
   deps: EngineDeps;
   policy: Policy;
   db: SqliteDatabase;
+  /** Where the log's head is anchored (absent for an in-memory database, which leaves nothing to verify later). */
+  anchors?: AnchorStore;
+  /**
+   * Publishes the log's head when entries were appended since the last anchor (or since the engine opened).
+   * Never throws: a failed anchor is logged, and the next call tries again.
+   */
+  anchorIfAdvanced(): Promise<Anchor | undefined>;
+  /** The in-process queue of deferred re-checks, when `rechecks` was asked for. */
+  deferrals?: InProcessDeferralQueue;
+  /** Anchors (see anchorIfAdvanced), then closes the database. */
   close(): Promise<void>;
 }
 
@@ -56,6 +79,10 @@ export async function openLocalEngine(options: LocalEngineOptions): Promise<Loca
   const identity = engineIdentity(policy, []);
   const slackChannel = options.slack?.channel ?? policy.slack.channel;
   const regions = options.regions ?? [process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1"];
+  const deferrals =
+    options.live && options.rechecks
+      ? new InProcessDeferralQueue(options.logger, options.rechecks === "timer" ? (event) => processEvent(event, deps) : undefined)
+      : undefined;
   const deps: EngineDeps = {
     index: new ControlIndex(controls),
     policy,
@@ -77,14 +104,50 @@ export async function openLocalEngine(options: LocalEngineOptions): Promise<Loca
     logger: options.logger,
     identity,
     regions,
+    ...(deferrals ? { deferrals } : {}),
   };
+  const dbPath = options.dbPath ?? DEFAULT_DATABASE_PATH;
+  const anchors = dbPath === ":memory:" ? undefined : new FileAnchorStore(anchorsPathFor(dbPath));
+  const anchorIfAdvanced = anchors ? headAnchorer(deps, anchors, await headSeq(deps)) : async () => undefined;
   return {
     deps,
     policy,
     db,
+    ...(deferrals ? { deferrals } : {}),
+    ...(anchors ? { anchors } : {}),
+    anchorIfAdvanced,
     async close() {
+      deferrals?.close();
+      await anchorIfAdvanced();
       db.close();
     },
+  };
+}
+
+/** The head's seq, or undefined for an empty log, or one whose head cannot be read (verify will say why). */
+async function headSeq(deps: EngineDeps): Promise<number | undefined> {
+  try {
+    return (await deps.log.head())?.seq;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A run that appended anchors its new head at the end; one that appended nothing publishes nothing. */
+function headAnchorer(deps: EngineDeps, anchors: AnchorStore, initialSeq: number | undefined): () => Promise<Anchor | undefined> {
+  let anchoredSeq = initialSeq;
+  return async () => {
+    try {
+      const head = await deps.log.head();
+      if (!head || head.seq === anchoredSeq) return undefined;
+      const anchor = await publishHead({ head: async () => head }, anchors, deps.now);
+      anchoredSeq = head.seq;
+      deps.logger.debug("anchored the log head", { seq: head.seq, anchors: anchors.location });
+      return anchor;
+    } catch (error) {
+      deps.logger.warn("could not anchor the log head", { anchors: anchors.location, error: errorFields(error) });
+      return undefined;
+    }
   };
 }
 

@@ -1,6 +1,6 @@
-import { logUnusableInput, processEvent, readChangeEvents, type EngineDeps, type FindingReport, type IngestResult } from "@hipaa-remediate/core";
+import { InputPathError, logUnusableInput, processEvent, readChangeEvents, type ChangeEvent, type EngineDeps, type FindingReport, type InProcessDeferralQueue, type IngestResult } from "@hipaa-remediate/core";
 import type { ProgressReporter } from "./progress";
-import { countEvent, emptySummary, type ReplaySummary } from "./summary";
+import { countEvent, countRecheck, emptySummary, type ReplaySummary } from "./summary";
 
 /** Where replay results go: the jsonl writer, the table writer, or a test. */
 export interface ReplaySink {
@@ -10,9 +10,17 @@ export interface ReplaySink {
   summary(summary: ReplaySummary): Promise<void> | void;
 }
 
+/** Why a run stopped early, for the summary line: the message of an input error, the class and message of a fault. */
+function abortReason(error: unknown): string {
+  if (error instanceof InputPathError) return error.message;
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
 /**
  * Replays CloudTrail data through the engine pipeline, one record at a time (inputs are streamed, never
  * loaded whole). Every record ends as a change, an ignored input or a rejected one, and is counted.
+ * A run that stops early (an input path that cannot be read, found mid-way; a fault) still writes every
+ * result it produced and a summary saying it was aborted and why, then rethrows, so the exit code says so too.
  */
 export async function runReplay(
   inputs: string[],
@@ -20,6 +28,8 @@ export async function runReplay(
   sink: ReplaySink,
   progress: ProgressReporter,
   batch?: { tick(): void; finish(): void },
+  /** Live: events a control asked to look at again, re-run at the end once due. */
+  deferrals?: InProcessDeferralQueue,
 ): Promise<ReplaySummary> {
   const started = performance.now();
   const summary = emptySummary();
@@ -28,18 +38,34 @@ export async function runReplay(
     summary.files = p.files;
     progress.update({ ...p, records: summary.records });
   };
+  let failure: { error: unknown } | undefined;
   try {
     for await (const result of readChangeEvents(inputs, { onProgress })) {
       batch?.tick();
       await replayOne(result);
     }
+    // Waiting for the re-checks to be due is fine locally: the run ends when every deferred event is decided.
+    if (deferrals) await deferrals.drain(recheckOne);
+  } catch (error) {
+    failure = { error };
   } finally {
     batch?.finish();
   }
   progress.done();
   summary.durationMs = Math.round(performance.now() - started);
+  if (failure) {
+    summary.aborted = true;
+    summary.abortReason = abortReason(failure.error);
+  }
   await sink.summary(summary);
+  if (failure) throw failure.error;
   return summary;
+
+  async function recheckOne(event: ChangeEvent): Promise<void> {
+    const report = await processEvent(event, deps);
+    countRecheck(summary, report);
+    for (const finding of report.findings) await sink.finding(finding);
+  }
 
   async function replayOne(result: IngestResult): Promise<void> {
     switch (result.kind) {

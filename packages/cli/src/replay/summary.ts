@@ -17,6 +17,10 @@ export interface ReplaySummary {
   files: number;
   bytes: number;
   durationMs: number;
+  /** True when the run stopped before the end of its inputs; the counts cover what it did until then. */
+  aborted: boolean;
+  /** Why it stopped, when it did. */
+  abortReason?: string;
 }
 
 export function emptySummary(): ReplaySummary {
@@ -35,6 +39,7 @@ export function emptySummary(): ReplaySummary {
     files: 0,
     bytes: 0,
     durationMs: 0,
+    aborted: false,
   };
 }
 
@@ -50,6 +55,14 @@ export function countEvent(summary: ReplaySummary, report: EventReport): void {
     return;
   }
   summary.matched += 1;
+  summary.noLongerApplies += report.noLongerApplies;
+  summary.duplicates += report.duplicates;
+  summary.failures += report.failures;
+  for (const finding of report.findings) countFinding(summary, finding);
+}
+
+/** A deferred event looked at again: its outcomes count, but it is not another record or change. */
+export function countRecheck(summary: ReplaySummary, report: EventReport): void {
   summary.noLongerApplies += report.noLongerApplies;
   summary.duplicates += report.duplicates;
   summary.failures += report.failures;

@@ -40,6 +40,7 @@ export function tableSink(out: Writable): ReplaySink {
         );
       }
       parts.push(`Summary\n${renderSummary(summary)}`);
+      if (summary.aborted) parts.push(`Run aborted: ${summary.abortReason ?? "unknown reason"}. The counts above cover what it did before it stopped.`);
       out.write(`${parts.join("\n\n")}\n`);
     },
   };

@@ -3,6 +3,7 @@ import { firstIssue } from "../proposals/schema";
 import type { Logger } from "../support/logger";
 import { APPROVAL_ACTION_IDS, EXEMPTION_MODAL } from "./message";
 import { SlackSignatureError, verifySlackSignature, type SignedRequest } from "./slack-signature";
+import type { UnauthenticatedRequests } from "./unauthenticated-requests";
 import {
   HANDLED_PAYLOAD_TYPES,
   interactionPayloadSchema,
@@ -15,6 +16,11 @@ export interface AcknowledgeDeps {
   now(): Date;
   log: LogStore;
   logger: Logger;
+  /**
+   * Counts and rate-limits the warnings about requests whose signature fails. Without it each one is a plain
+   * warning (tests, tools); either way none reaches the audit log.
+   */
+  unauthenticated?: UnauthenticatedRequests;
 }
 
 /** The HTTP reply for Slack, plus the work to do after replying (absent when there is nothing to do). */
@@ -37,12 +43,16 @@ export async function acknowledge(request: SignedRequest, deps: AcknowledgeDeps)
     verifySlackSignature(request, deps.signingSecret, deps.now());
   } catch (error) {
     if (!(error instanceof SlackSignatureError)) throw error;
-    // The body of a forged request is attacker-controlled: log only why it was refused.
-    await reject(deps, `${error.reason}: ${error.message}`, { signature: error.reason });
+    // Unauthenticated: anyone on the internet can send this, so it must not grow the audit log, which cannot be
+    // shortened. The body is attacker-controlled too: only why it was refused is logged.
+    const reason = `${error.reason}: ${error.message}`;
+    if (deps.unauthenticated) deps.unauthenticated.record("slack-signature", reason);
+    else deps.logger.warn("refused an unauthenticated Slack request (not written to the audit log)", { reason });
     return plain(401, error.message);
   }
 
   const parsed = parsePayload(request.rawBody);
+  // Signed by Slack from here on: what it sent is evidence, even when it is unusable.
   if (parsed.kind === "invalid") {
     await reject(deps, parsed.reason);
     return plain(400, parsed.reason);
@@ -124,15 +134,9 @@ function toAction(payload: InteractionPayload): Acknowledgement {
   }
 }
 
-async function reject(deps: AcknowledgeDeps, reason: string, details?: { signature: string }): Promise<void> {
+async function reject(deps: AcknowledgeDeps, reason: string): Promise<void> {
   deps.logger.warn("rejected Slack interaction", { reason });
-  await deps.log.append({
-    stage: "rejected",
-    at: deps.now().toISOString(),
-    source: INTERACTIVITY_SOURCE,
-    reason,
-    ...(details ? { details } : {}),
-  });
+  await deps.log.append({ stage: "rejected", at: deps.now().toISOString(), source: INTERACTIVITY_SOURCE, reason });
 }
 
 function plain(status: number, body: string): Acknowledgement {

@@ -12,3 +12,4 @@ export { describeDecision, proposalFields, type ActionResult, type ClickDeps } f
 export * from "./exemption-form";
 export * from "./interactivity";
 export * from "./engine-wiring";
+export * from "./unauthenticated-requests";

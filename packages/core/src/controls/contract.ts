@@ -1,7 +1,9 @@
 import type { z } from "zod";
 import type { AwsClients } from "../aws/clients";
 import type { ChangeEvent, EventRef } from "../events/change-event";
+import type { CloudTrailDetailType } from "../events/schemas";
 import type { Logger } from "../support/logger";
+import type { ReadCache } from "../support/read-cache";
 import type { JsonObject } from "../support/json";
 import type { CategoryId } from "./categories";
 
@@ -19,10 +21,24 @@ export interface ResourceRef {
   region: string;
 }
 
-/** The `eventSource`/`eventName` pair a control listens to. EventBridge patterns are generated from these. */
+/** Stands for "any eventSource" or "any eventName" in a trigger that has an `actor` condition. */
+export const ANY_EVENT = "*";
+
+/**
+ * What a control listens to. EventBridge patterns are generated from these. Most triggers are an
+ * `eventSource`/`eventName` pair. A trigger with `actor` matches by who made the call instead (e.g. any event of
+ * the root user): its source and name may then be `ANY_EVENT`, and `detailTypes` says which CloudTrail
+ * deliveries to subscribe to (console sign-ins are not API calls).
+ */
 export interface TriggerKey {
+  /** `eventSource`, e.g. `s3.amazonaws.com`; `ANY_EVENT` only with `actor`. */
   source: string;
+  /** `eventName`, e.g. `PutBucketPolicy`; `ANY_EVENT` only with `actor`. */
   name: string;
+  /** Only events whose `userIdentity.type` is one of `types` (e.g. `Root`). */
+  actor?: { types: readonly string[] };
+  /** With `actor`: the detail-types to subscribe to. Defaults to API calls only. */
+  detailTypes?: readonly CloudTrailDetailType[];
 }
 
 export interface Trigger extends TriggerKey {
@@ -51,7 +67,21 @@ export interface Finding {
  */
 export type Verdict =
   | { kind: "violation"; finding: Finding }
-  | { kind: "no-longer-applies"; resource: ResourceRef; reason: string };
+  | { kind: "no-longer-applies"; resource: ResourceRef; reason: string }
+  | RecheckLater;
+
+/**
+ * The live state may not have settled yet (tags land seconds after a creation): look again later. The control
+ * never waits itself. The runner re-delivers the event after `afterSeconds` through its deferral queue; without
+ * one it treats `finding` as a violation found on the current state, and says so.
+ */
+export interface RecheckLater {
+  kind: "recheck-later";
+  /** What the control would report if it had to decide now. */
+  finding: Finding;
+  afterSeconds: number;
+  reason: string;
+}
 
 /** Exactly what a fix will do: pure data, serialisable and hashable. */
 export interface Plan<P extends JsonObject = JsonObject> {
@@ -116,6 +146,11 @@ export interface ControlContext<O = unknown> {
   regions: string[];
   /** The account the engine runs in, when known. */
   account?: string;
+  /**
+   * Live reads shared within one unit of work (one event, one sweep run): listings and tags are read once and
+   * shared by every control of that resource type. Detection and sweeps read through it; apply and verify never do.
+   */
+  reads: ReadCache;
 }
 
 /** Context for the live steps: AWS is required there. */

@@ -11,6 +11,8 @@ export interface Actor {
   /** For assumed roles: the role ARN behind the session (`sessionContext.sessionIssuer.arn`). */
   issuerArn?: string;
   invokedBy?: string;
+  /** `sessionContext.attributes.mfaAuthenticated`: whether the session was signed in with MFA, when recorded. */
+  mfaAuthenticated?: boolean;
   userAgent?: string;
   sourceIp?: string;
 }
@@ -33,9 +35,17 @@ export interface ChangeEvent {
   errorCode?: string;
   errorMessage?: string;
   readOnly?: boolean;
+  /** `AwsApiCall`, `AwsConsoleSignIn`, ... */
   eventType?: string;
+  /**
+   * CloudTrail's `additionalEventData`, when it is an object: for console sign-ins it says whether MFA was used
+   * (`MFAUsed`). Only set when the record has one.
+   */
+  additional?: JsonObject;
   /** Where the record was read from: file path and position, or SQS message id. Used in rejections and logs. */
   origin: string;
+  /** Set on an event the engine re-delivered to itself to look again (1 for the first re-check). */
+  recheck?: number;
 }
 
 /** The part of an event a finding or log entry keeps: enough to trace it, nothing of the request body. */

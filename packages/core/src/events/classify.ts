@@ -4,6 +4,7 @@ import { looksLikeEnvelope, normaliseAt } from "./normalise";
 import { isObjectValue } from "./record-fields";
 import { cloudTrailLogFileSchema } from "./schemas";
 import { looksLikeSqsRecord, parseSqsRecordAt } from "./sqs";
+import { MAX_NESTING_DEPTH, limitPath } from "./value-limits";
 
 export const DIGEST_REASON = "CloudTrail digest file: integrity data about log files, not events";
 
@@ -22,13 +23,48 @@ function describeUnknownObject(value: Record<string, unknown>): string {
   return `not a CloudTrail record, EventBridge envelope or CloudTrail log file: no eventName, detail-type or Records key (keys: ${listed || "none"})`;
 }
 
+/** The elements a value nests records in: an array's, or a log file's `Records` (a record is never a log file). */
+function nestedElements(value: unknown): readonly unknown[] | undefined {
+  if (Array.isArray(value)) return value;
+  if (isObjectValue(value) && !looksLikeRecord(value) && Array.isArray(value.Records)) return value.Records;
+  return undefined;
+}
+
+/**
+ * Where arrays and log files inside `value` nest deeper than MAX_NESTING_DEPTH, found without recursion, so that
+ * such a value is one unusable input rather than a stack overflow in the recursive walk below.
+ */
+function nestTooDeep(value: unknown): (string | number)[] | undefined {
+  const stack: { value: unknown; segments: (string | number)[] }[] = [{ value, segments: [] }];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const elements = nestedElements(item.value);
+    if (elements === undefined) continue;
+    if (item.segments.length >= MAX_NESTING_DEPTH) return item.segments;
+    const prefix = Array.isArray(item.value) ? item.segments : [...item.segments, "Records"];
+    elements.forEach((element, index) => {
+      if (nestedElements(element) !== undefined) stack.push({ value: element, segments: [...prefix, index] });
+    });
+  }
+  return undefined;
+}
+
 /**
  * Appends the results for one parsed JSON value of any accepted shape: a record, an envelope, a log file
  * (`{"Records": [...]}`), an SQS record, or an array of any of these. Each record inside gets exactly one result.
  */
 export function ingestValueAt(value: unknown, site: ValueSite, out: IngestResult[]): void {
+  const tooDeep = nestTooDeep(value);
+  if (tooDeep) {
+    const where = limitPath(site.path, tooDeep);
+    out.push(rejected(site.source, atPath(where, `arrays or log files nested more than ${MAX_NESTING_DEPTH} levels deep`)));
+    return;
+  }
+  ingestNested(value, site, out);
+}
+
+function ingestNested(value: unknown, site: ValueSite, out: IngestResult[]): void {
   if (Array.isArray(value)) {
-    value.forEach((element, index) => ingestValueAt(element, childSite(site, index), out));
+    value.forEach((element, index) => ingestNested(element, childSite(site, index), out));
     return;
   }
   if (!isObjectValue(value)) {
@@ -44,7 +80,7 @@ export function ingestValueAt(value: unknown, site: ValueSite, out: IngestResult
       return;
     }
     const records = childSite(site, "Records");
-    file.data.Records.forEach((element, index) => ingestValueAt(element, childSite(records, index), out));
+    file.data.Records.forEach((element, index) => ingestNested(element, childSite(records, index), out));
   } else if (looksLikeSqsRecord(value)) {
     out.push(parseSqsRecordAt(value, site));
   } else if (looksLikeDigest(value)) {

@@ -2,19 +2,24 @@ export * from "./change-event";
 export type { IgnoredResult, IngestResult, RejectedResult, ValueSite } from "./ingest-result";
 export {
   CLOUDTRAIL_DETAIL_TYPE,
+  CLOUDTRAIL_DETAIL_TYPES,
+  CONSOLE_SIGN_IN_DETAIL_TYPE,
+  isCloudTrailDetailType,
   cloudTrailEnvelopeSchema,
   cloudTrailLogFileSchema,
   cloudTrailRecordSchema,
   eventBridgeEnvelopeSchema,
   sqsRecordSchema,
   userIdentitySchema,
+  type CloudTrailDetailType,
   type CloudTrailEnvelope,
   type CloudTrailLogFile,
   type CloudTrailRecord,
   type EventBridgeEnvelope,
   type SqsRecord,
 } from "./schemas";
-export { hasCloudTrailRecordShape, normaliseRecord } from "./normalise";
+export { RECHECK_FIELD, hasCloudTrailRecordShape, normaliseRecord } from "./normalise";
+export { recheckEnvelope } from "./recheck-envelope";
 export { scalarParam } from "./params";
 export { parseSqsRecord } from "./sqs";
 export { DIGEST_REASON, ingestValue } from "./classify";

@@ -4,18 +4,29 @@ import { describeIssues, jsonTypeOf } from "./describe-issues";
 import { atPath, ignored, joinPath, rejected, type IngestResult, type ValueSite } from "./ingest-result";
 import { accountIdText, isObjectValue, isoTime, readOnlyFlag, text } from "./record-fields";
 import {
-  CLOUDTRAIL_DETAIL_TYPE,
   PLACEHOLDER,
   cloudTrailRecordSchema,
   eventBridgeEnvelopeSchema,
+  isCloudTrailDetailType,
   type CloudTrailRecord,
 } from "./schemas";
+import { describeValueBeyondLimits, findValueBeyondLimits, limitPath } from "./value-limits";
 
 /** What an EventBridge envelope can supply when its CloudTrail record lacks a field. */
 interface EnvelopeFallbacks {
   account?: string;
   region?: string;
   time?: string;
+  /** The engine's own re-check marker (`RECHECK_FIELD`), when the engine re-delivered the envelope to itself. */
+  recheck?: number;
+}
+
+/** Top-level envelope field carrying the re-check pass of an event the engine re-delivered to itself. */
+export const RECHECK_FIELD = "hipaaRemediateRecheck";
+
+/** A positive whole pass number, or undefined: anything else in the field is not the engine's marker. */
+function recheckPassOf(value: unknown): number | undefined {
+  return typeof value === "number" && Number.isInteger(value) && value > 0 ? value : undefined;
 }
 
 /** Insights events share the record shape but have no eventName: they describe activity, they are not calls. */
@@ -93,13 +104,29 @@ function actorOf(record: CloudTrailRecord): Actor {
     userName: text(identity.userName),
     issuerArn: text(identity.sessionContext?.sessionIssuer?.arn),
     invokedBy: text(identity.invokedBy),
+    ...mfaAuthenticatedOf(identity.sessionContext),
     userAgent,
     sourceIp,
   };
 }
 
+/** CloudTrail writes `mfaAuthenticated` as the string "true" or "false"; anything else is left out. */
+function mfaAuthenticatedOf(context: unknown): { mfaAuthenticated?: boolean } {
+  if (!isObjectValue(context) || !isObjectValue(context.attributes)) return {};
+  const flag = context.attributes.mfaAuthenticated;
+  if (flag === "true" || flag === true) return { mfaAuthenticated: true };
+  if (flag === "false" || flag === false) return { mfaAuthenticated: false };
+  return {};
+}
+
 function parameters(value: unknown): JsonObject | null {
   return isJsonObject(value) ? value : null;
+}
+
+/** `additionalEventData` when it is an object (a sign-in's `MFAUsed`, for example); absent otherwise. */
+function additionalOf(record: CloudTrailRecord): { additional?: JsonObject } {
+  const additional = record.additionalEventData;
+  return isJsonObject(additional) ? { additional } : {};
 }
 
 /**
@@ -155,7 +182,9 @@ function fromRecord(raw: Record<string, unknown>, site: ValueSite, envelope: Env
       response: parameters(record.responseElements),
       readOnly: readOnlyFlag(record.readOnly),
       eventType: text(record.eventType),
+      ...additionalOf(record),
       origin: site.source,
+      ...(envelope.recheck !== undefined ? { recheck: envelope.recheck } : {}),
     },
   };
 }
@@ -171,20 +200,22 @@ export function looksLikeEnvelope(value: Record<string, unknown>): boolean {
 
 function fromEnvelope(raw: Record<string, unknown>, site: ValueSite): IngestResult {
   const detailType = raw["detail-type"];
-  if (typeof detailType === "string" && detailType !== CLOUDTRAIL_DETAIL_TYPE && detailType !== PLACEHOLDER) {
-    return ignored(site.source, `EventBridge event of detail-type "${detailType.slice(0, 100)}" is not a CloudTrail API call`);
+  // API calls and console sign-ins both carry a CloudTrail record; every other detail-type is someone else's event.
+  if (typeof detailType === "string" && !isCloudTrailDetailType(detailType) && detailType !== PLACEHOLDER) {
+    return ignored(site.source, `EventBridge event of detail-type "${detailType.slice(0, 100)}" is not a CloudTrail API call or console sign-in`);
   }
   const parsed = tolerantEnvelopeSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) return rejected(site.source, describeIssues(parsed.error.issues, site.path));
   const envelope = parsed.data;
   // Hand-written samples put "..." in detail-type; the detail itself shows whether it is an API call.
-  if (envelope["detail-type"] !== CLOUDTRAIL_DETAIL_TYPE && !("eventName" in envelope.detail)) {
+  if (!isCloudTrailDetailType(envelope["detail-type"]) && !("eventName" in envelope.detail)) {
     return ignored(site.source, "EventBridge event without a detail-type and without a CloudTrail record in detail");
   }
   return fromRecord(envelope.detail, { source: site.source, path: joinPath(site.path, "detail") }, {
     account: accountIdText(envelope.account),
     region: text(envelope.region),
     time: isoTime(envelope.time),
+    recheck: recheckPassOf(raw[RECHECK_FIELD]),
   });
 }
 
@@ -192,6 +223,11 @@ function fromEnvelope(raw: Record<string, unknown>, site: ValueSite): IngestResu
 export function normaliseAt(raw: unknown, site: ValueSite): IngestResult {
   if (!isObjectValue(raw)) {
     return rejected(site.source, atPath(site.path, `expected a CloudTrail record or EventBridge envelope (an object), got ${jsonTypeOf(raw)}`));
+  }
+  // Before anything reads the record: hashing, logging and controls walk it and would fail on these values.
+  const beyondLimits = findValueBeyondLimits(raw);
+  if (beyondLimits) {
+    return rejected(site.source, atPath(limitPath(site.path, beyondLimits.segments), describeValueBeyondLimits(beyondLimits)));
   }
   return looksLikeEnvelope(raw) ? fromEnvelope(raw, site) : fromRecord(raw, site, NO_ENVELOPE);
 }

@@ -1,10 +1,8 @@
 import { constants, createReadStream, type Dirent } from "node:fs";
 import { access, readdir, realpath, stat } from "node:fs/promises";
 import { join, sep } from "node:path";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import { createGunzip } from "node:zlib";
 import { DIGEST_REASON, ingestValueAt } from "./classify";
+import { GzipDataError, gunzipMembers } from "./gzip-members";
 import { ignored, rejected, type IngestResult } from "./ingest-result";
 import { JsonValueSplitter, type SplitItem } from "./json-splitter";
 
@@ -76,21 +74,6 @@ async function* prepended(head: Buffer, rest: AsyncIterator<Buffer>): AsyncGener
   }
 }
 
-async function* gunzipped(compressed: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
-  const input = Readable.from(compressed, { objectMode: false });
-  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
-  const piping = pipeline(input, gunzip);
-  // Failures surface through the iteration below; this only keeps the promise from going unhandled.
-  piping.catch(() => undefined);
-  try {
-    for await (const chunk of gunzip) yield asBuffer(chunk as Buffer);
-    await piping;
-  } finally {
-    gunzip.destroy();
-    input.destroy();
-  }
-}
-
 function isGzip(head: Buffer): boolean {
   return head[0] === 0x1f && head[1] === 0x8b;
 }
@@ -129,8 +112,8 @@ async function nextChunk(decoded: AsyncGenerator<Buffer>): Promise<Buffer | unde
     const next = await decoded.next();
     return next.done ? undefined : next.value;
   } catch (error) {
-    if (error instanceof InputPathError) throw error;
-    return { broken: `gzip data is truncated or corrupt (${errorText(error)})` };
+    if (error instanceof GzipDataError) return { broken: error.message };
+    throw error;
   }
 }
 
@@ -148,7 +131,7 @@ async function* readSource(source: ByteSource, origin: string, progress: IngestP
     yield rejected(origin, `${origin}: a zip archive, which is not read; unpack it and pass the files or folder instead`);
     return;
   }
-  const decoded = isGzip(head) ? gunzipped(prepended(head, raw)) : prepended(head, raw);
+  const decoded = isGzip(head) ? gunzipMembers(prepended(head, raw)) : prepended(head, raw);
   const splitter = new JsonValueSplitter(origin);
   let first = true;
   try {

@@ -9,6 +9,15 @@ import { z } from "zod";
  */
 
 export const CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail";
+/** Console sign-ins (ConsoleLogin, PasswordUpdated, ...) are CloudTrail records too, delivered under their own detail-type. */
+export const CONSOLE_SIGN_IN_DETAIL_TYPE = "AWS Console Sign In via CloudTrail";
+/** The detail-types whose `detail` is a CloudTrail record the engine ingests. */
+export const CLOUDTRAIL_DETAIL_TYPES = [CLOUDTRAIL_DETAIL_TYPE, CONSOLE_SIGN_IN_DETAIL_TYPE] as const;
+export type CloudTrailDetailType = (typeof CLOUDTRAIL_DETAIL_TYPES)[number];
+
+export function isCloudTrailDetailType(value: unknown): value is CloudTrailDetailType {
+  return value === CLOUDTRAIL_DETAIL_TYPE || value === CONSOLE_SIGN_IN_DETAIL_TYPE;
+}
 
 /** Redacted or hand-written samples put this where a value was. It means "no value". */
 export const PLACEHOLDER = "...";
@@ -84,9 +93,9 @@ export const eventBridgeEnvelopeSchema = z.looseObject({
 });
 export type EventBridgeEnvelope = z.infer<typeof eventBridgeEnvelopeSchema>;
 
-/** An EventBridge envelope carrying a CloudTrail API call (`detail-type` "AWS API Call via CloudTrail"). */
+/** An EventBridge envelope carrying a CloudTrail record: an API call or a console sign-in. */
 export const cloudTrailEnvelopeSchema = eventBridgeEnvelopeSchema.extend({
-  "detail-type": z.literal(CLOUDTRAIL_DETAIL_TYPE),
+  "detail-type": z.enum(CLOUDTRAIL_DETAIL_TYPES),
   detail: cloudTrailRecordSchema,
 });
 export type CloudTrailEnvelope = z.infer<typeof cloudTrailEnvelopeSchema>;

@@ -42,13 +42,21 @@ export interface DynamoDbLogStoreOptions {
 export const DEFAULT_APPEND_ATTEMPTS = 20;
 const DEFAULT_BACKOFF = { baseMs: 20, capMs: 1_000 };
 
-const storedItemSchema = z.object({ seq: z.number(), entry: z.string() });
+const storedItemSchema = z.object({ seq: z.number(), entry: z.string(), hash: z.unknown(), eventId: z.unknown() });
 const headLinkSchema = z.object({ seq: z.number(), hash: z.string() });
 
 const NAMES = {
   "#chain": LOG_TABLE_KEYS.partitionKey.name,
   "#seq": LOG_TABLE_KEYS.sortKey.name,
 } as const;
+
+/** Every attribute a reader relies on is read back, so parseStoredEntry can hold it against the entry. */
+const ITEM_NAMES = {
+  "#entry": LOG_ITEM_ATTRIBUTES.entry,
+  "#hash": LOG_ITEM_ATTRIBUTES.hash,
+  "#eventId": LOG_ITEM_ATTRIBUTES.eventId,
+} as const;
+const ITEM_PROJECTION = "#seq, #entry, #hash, #eventId";
 
 /**
  * The deployed remediation log. Appending reads the head with a consistent Query, builds the next entry and
@@ -97,9 +105,9 @@ export class DynamoDbLogStore implements LogStore {
     yield* this.query(
       {
         KeyConditionExpression: "#chain = :chain AND #seq >= :fromSeq",
-        ExpressionAttributeNames: { ...NAMES, "#entry": LOG_ITEM_ATTRIBUTES.entry },
+        ExpressionAttributeNames: { ...NAMES, ...ITEM_NAMES },
         ExpressionAttributeValues: { ":chain": this.chain, ":fromSeq": fromSeq },
-        ProjectionExpression: "#seq, #entry",
+        ProjectionExpression: ITEM_PROJECTION,
         ConsistentRead: true,
       },
       limit,
@@ -107,7 +115,19 @@ export class DynamoDbLogStore implements LogStore {
   }
 
   async head(): Promise<LogEntry | undefined> {
-    const item = await this.newestItem(LOG_ITEM_ATTRIBUTES.entry);
+    const output = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: "#chain = :chain",
+        ExpressionAttributeNames: { ...NAMES, ...ITEM_NAMES },
+        ExpressionAttributeValues: { ":chain": this.chain },
+        ProjectionExpression: ITEM_PROJECTION,
+        ScanIndexForward: false,
+        Limit: 1,
+        ConsistentRead: true,
+      }),
+    );
+    const item = output.Items?.[0];
     return item === undefined ? undefined : this.toEntry(item);
   }
 
@@ -260,7 +280,13 @@ export class DynamoDbLogStore implements LogStore {
         cause: parsed.error,
       });
     }
-    return parseStoredEntry(parsed.data.entry, parsed.data.seq);
+    const { entry, seq, hash, eventId } = parsed.data;
+    const stored = parseStoredEntry(entry, seq, { hash, eventId });
+    // The sort key places the entry in the chain: it must be the seq the entry itself claims.
+    if (stored.seq !== seq) {
+      throw new CorruptLogEntryError(`log item filed under seq ${seq} in ${this.tableName} holds the entry for seq ${stored.seq}`, { seq });
+    }
+    return stored;
   }
 }
 

@@ -21,6 +21,10 @@ export const STAGES = [
   "verified",
   "failed",
   "rolled-back",
+  // Appended once at the end of a full-account sweep, with counts per control (the posture an audit report shows).
+  "sweep-completed",
+  // A control asked to look again later (tags not settled yet): the event is re-delivered after a delay.
+  "deferred",
 ] as const;
 export type Stage = (typeof STAGES)[number];
 

@@ -38,3 +38,11 @@ export class InvalidReadOptionsError extends Error {
     this.field = options.field;
   }
 }
+
+/** A log could not be rebuilt from exports: the target is not empty, or the exports disagree with each other. */
+export class RestoreError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "RestoreError";
+  }
+}

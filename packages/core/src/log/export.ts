@@ -103,7 +103,8 @@ function describeDecider(decider: Decider): string {
   return `${decider.name} (${decider.id}, ${decider.via})`;
 }
 
-function csvRow(cells: readonly string[]): string {
+/** One RFC 4180 row with CRLF, each cell protected against spreadsheet formula injection (see writeLogCsv). */
+export function csvRow(cells: readonly string[]): string {
   return `${cells.map(csvCell).join(",")}\r\n`;
 }
 

@@ -9,3 +9,8 @@ export * from "./export";
 export * from "./sqlite-store";
 export * from "./dynamodb-schema";
 export * from "./dynamodb-store";
+export * from "./anchor";
+export * from "./file-anchor-store";
+export * from "./s3-anchor-store";
+export * from "./s3-log-archive";
+export * from "./export-files";

@@ -5,6 +5,8 @@ import type { LogStore, ReadOptions } from "./port";
 import { assertPageSize, DEFAULT_PAGE_SIZE, readWindow } from "./read-window";
 import { assertLoggable } from "./redact";
 import { parseStoredEntry } from "./stored-entry";
+import { canonicalJson } from "../support/json";
+import { RestoreError } from "./errors";
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS log_entries (
@@ -16,10 +18,17 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS log_entries_event_id ON log_entries (event_id, seq);
 `;
 
+const RESTORE_BATCH = 1_000;
+
 interface StoredRow {
   seq: number;
   entry: string;
+  event_id: string | null;
+  hash: string;
 }
+
+/** Every column a reader relies on is read back, so parseStoredEntry can hold it against the entry. */
+const ROW_COLUMNS = "seq, entry, event_id, hash";
 
 export interface SqliteLogStoreOptions {
   /** Rows read per query while streaming. */
@@ -57,15 +66,15 @@ export class SqliteLogStore implements LogStore {
     this.pageSize = assertPageSize(options.pageSize ?? DEFAULT_PAGE_SIZE);
     db.exec(SCHEMA);
     this.headLink = db.prepare<[], ChainLink>("SELECT seq, hash FROM log_entries ORDER BY seq DESC LIMIT 1");
-    this.headRow = db.prepare<[], StoredRow>("SELECT seq, entry FROM log_entries ORDER BY seq DESC LIMIT 1");
+    this.headRow = db.prepare<[], StoredRow>(`SELECT ${ROW_COLUMNS} FROM log_entries ORDER BY seq DESC LIMIT 1`);
     this.insert = db.prepare<[{ seq: number; entry: string; eventId: string | null; hash: string }]>(
       "INSERT INTO log_entries (seq, entry, event_id, hash) VALUES (@seq, @entry, @eventId, @hash)",
     );
     this.page = db.prepare<[number, number, number], StoredRow>(
-      "SELECT seq, entry FROM log_entries WHERE seq >= ? AND seq > ? ORDER BY seq LIMIT ?",
+      `SELECT ${ROW_COLUMNS} FROM log_entries WHERE seq >= ? AND seq > ? ORDER BY seq LIMIT ?`,
     );
     this.eventRows = db.prepare<[string], StoredRow>(
-      "SELECT seq, entry FROM log_entries WHERE event_id = ? ORDER BY seq",
+      `SELECT ${ROW_COLUMNS} FROM log_entries WHERE event_id = ? ORDER BY seq`,
     );
     this.appendAtomically = db.transaction((draft: LogDraft): LogEntry => {
       const entry = nextEntry(this.headLink.get(), draft);
@@ -90,7 +99,7 @@ export class SqliteLogStore implements LogStore {
     let remaining = limit;
     while (remaining > 0) {
       const rows = this.page.all(fromSeq, afterSeq, Math.min(this.pageSize, remaining));
-      for (const row of rows) yield parseStoredEntry(row.entry, row.seq);
+      for (const row of rows) yield fromRow(row);
       const last = rows.at(-1);
       if (!last || rows.length < this.pageSize) return;
       afterSeq = last.seq;
@@ -100,14 +109,55 @@ export class SqliteLogStore implements LogStore {
 
   async head(): Promise<LogEntry | undefined> {
     const row = this.headRow.get();
-    return row ? parseStoredEntry(row.entry, row.seq) : undefined;
+    return row ? fromRow(row) : undefined;
   }
 
   async byEvent(eventId: string): Promise<LogEntry[]> {
-    return this.eventRows.all(eventId).map((row) => parseStoredEntry(row.entry, row.seq));
+    return this.eventRows.all(eventId).map(fromRow);
+  }
+
+  /**
+   * Rebuilds a log from exported entries (any order; the same entry twice, as overlapping exports hold it, is kept
+   * once). Entries are stored exactly as exported and nothing is re-chained or checked here: `verify` afterwards,
+   * against the anchors, is what says whether the copy is the log. Only into an empty log.
+   */
+  async restore(entries: AsyncIterable<LogEntry> | Iterable<LogEntry>): Promise<{ restored: number; duplicates: number }> {
+    if (this.headLink.get()) throw new RestoreError("the log to restore into is not empty: restore into a new database");
+    const existing = this.db.prepare<[number], { hash: string }>("SELECT hash FROM log_entries WHERE seq = ?");
+    let restored = 0;
+    let duplicates = 0;
+    // One transaction per batch: a commit per entry would make a large restore crawl.
+    const insertBatch = this.db.transaction((batch: LogEntry[]) => {
+      for (const entry of batch) {
+        const held = existing.get(entry.seq);
+        if (held && held.hash !== entry.hash) {
+          throw new RestoreError(`the exports hold two different entries for seq ${entry.seq} (hashes ${held.hash} and ${entry.hash})`);
+        }
+        if (held) {
+          duplicates += 1;
+          continue;
+        }
+        this.insert.run({ seq: entry.seq, entry: canonicalJson(entry), eventId: entry.eventId ?? null, hash: entry.hash });
+        restored += 1;
+      }
+    });
+    let batch: LogEntry[] = [];
+    for await (const entry of entries) {
+      batch.push(entry);
+      if (batch.length >= RESTORE_BATCH) {
+        insertBatch(batch);
+        batch = [];
+      }
+    }
+    insertBatch(batch);
+    return { restored, duplicates };
   }
 
   async close(): Promise<void> {
     if (this.ownsDatabase && this.db.open) this.db.close();
   }
+}
+
+function fromRow(row: StoredRow): LogEntry {
+  return parseStoredEntry(row.entry, row.seq, { hash: row.hash, eventId: row.event_id });
 }

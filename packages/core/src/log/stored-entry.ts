@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { canonicalJson } from "../support/json";
 import { STAGES, type LogEntry } from "./entry";
 import { CorruptLogEntryError } from "./errors";
 
@@ -17,10 +18,26 @@ const storedEntrySchema = z.looseObject({
 });
 
 /**
+ * Attributes a store keeps beside the entry's JSON so that it can find entries (an index on the event id, the hash
+ * of the head for the next append). Readers rely on them, so they must say what the entry says: a column edited
+ * outside the chain would otherwise steer `log show --event` or the next append while `verify` still passed.
+ */
+export interface StoredColumns {
+  hash: unknown;
+  /** Null, undefined and "" all mean "no event id" (SQLite stores NULL, DynamoDB omits the attribute). */
+  eventId: unknown;
+}
+
+/**
  * Turns an entry as stored (JSON text or an already parsed value, e.g. from an export file) back into a
  * LogEntry. `seq` is where the store filed it, used to name the row when it is not an entry at all.
+ *
+ * Stored text must be exactly what a writer produces from the entry it holds (JSON.stringify or canonical JSON):
+ * text with a key given twice parses to the last value here but to the first in other readers, so an entry with
+ * duplicate keys (or any re-serialisation) is refused rather than hashed in one reading and shown in another.
+ * When `columns` are given, they must agree with the entry.
  */
-export function parseStoredEntry(stored: string | unknown, seq: number): LogEntry {
+export function parseStoredEntry(stored: string | unknown, seq: number, columns?: StoredColumns): LogEntry {
   let value: unknown = stored;
   if (typeof stored === "string") {
     try {
@@ -38,6 +55,32 @@ export function parseStoredEntry(stored: string | unknown, seq: number): LogEntr
       { seq, cause: parsed.error },
     );
   }
+  if (typeof stored === "string" && stored !== JSON.stringify(value) && stored !== canonicalJson(value)) {
+    throw new CorruptLogEntryError(
+      `log entry stored at seq ${seq} is not as it was written: its JSON has a duplicated key or was re-serialised`,
+      { seq },
+    );
+  }
   // Only the chain fields are checked; the hash check in verifyChain covers every other field.
-  return parsed.data as LogEntry;
+  const entry = parsed.data as LogEntry;
+  if (columns) checkColumns(entry, seq, columns);
+  return entry;
+}
+
+function checkColumns(entry: LogEntry, seq: number, columns: StoredColumns): void {
+  if (columns.hash !== entry.hash) {
+    throw new CorruptLogEntryError(
+      `log entry stored at seq ${seq}: the stored hash column ${JSON.stringify(columns.hash)} is not the entry's hash ${entry.hash}`,
+      { seq },
+    );
+  }
+  const columnEventId = columns.eventId === null || columns.eventId === "" ? undefined : columns.eventId;
+  const entryEventId = entry.eventId === "" ? undefined : entry.eventId;
+  if (columnEventId !== entryEventId) {
+    throw new CorruptLogEntryError(
+      `log entry stored at seq ${seq}: the stored event id column ${JSON.stringify(columnEventId ?? null)} is not the ` +
+        `entry's event id ${JSON.stringify(entryEventId ?? null)}`,
+      { seq },
+    );
+  }
 }

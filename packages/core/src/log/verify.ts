@@ -1,3 +1,4 @@
+import { describeAnchor, sortAnchors, type Anchor } from "./anchor";
 import { chainLink, entryHash, type ChainLink } from "./chain";
 import { GENESIS_HASH, type LogEntry } from "./entry";
 import { CorruptLogEntryError } from "./errors";
@@ -11,6 +12,8 @@ export interface BadEntry {
   position: number;
   problem: ChainProblem;
   detail: string;
+  /** Set when an anchor caught it: the first anchor, in seq order, that the log no longer matches. */
+  anchor?: Anchor;
 }
 
 export interface VerifyReport {
@@ -20,6 +23,17 @@ export interface VerifyReport {
   /** The last entry verified good: record it, and pass it back as `expectedHead` on the next verification. */
   head?: ChainLink;
   firstBad?: BadEntry;
+  /** Present when anchors were given: how many the log was checked against, and the newest that it matches. */
+  anchors?: AnchorSummary;
+}
+
+export interface AnchorSummary {
+  /** Anchors given. */
+  total: number;
+  /** Anchors the log was found to match (all of them when ok). */
+  matched: number;
+  /** The matched anchor with the highest seq: everything up to it is proven unchanged since it was published. */
+  latest?: Anchor;
 }
 
 export interface VerifyOptions {
@@ -30,6 +44,12 @@ export interface VerifyOptions {
    * at `expectedHead.seq` still exists with `expectedHead.hash` catches both.
    */
   expectedHead?: ChainLink;
+  /**
+   * Chain heads published outside the log (see anchor.ts). Every one must still be in the log with the hash it
+   * recorded; the report names the first, in seq order, that is not. With anchors, a deleted tail or a rewrite
+   * with recomputed hashes is caught as far back as the newest anchor.
+   */
+  anchors?: readonly Anchor[];
 }
 
 /**
@@ -39,7 +59,8 @@ export interface VerifyOptions {
  * Detected: an entry whose content does not match its hash (edited), a gap in seq (missing), an entry claiming a
  * seq that is already taken (inserted), entries out of seq order (reordered), and an entry whose prevHash is not
  * its predecessor's hash (broken-link: the predecessor was replaced, or this entry was forged).
- * Not detectable without `expectedHead`: deleting the newest entries, or rewriting everything from some entry on.
+ * Not detectable without `expectedHead` or `anchors`: deleting the newest entries, or rewriting everything from
+ * some entry on. Anchors are held in memory (a few dozen bytes each); entries are streamed.
  */
 export async function verifyChain(
   entries: AsyncIterable<LogEntry> | Iterable<LogEntry>,
@@ -47,23 +68,55 @@ export async function verifyChain(
 ): Promise<VerifyReport> {
   const reader = new ChainReader(entries);
   try {
-    return await walk(reader, options.expectedHead);
+    return await walk(reader, expectationsOf(options));
   } finally {
     await reader.close();
   }
 }
 
-async function walk(reader: ChainReader, expectedHead: ChainLink | undefined): Promise<VerifyReport> {
+/** A recorded head the log must still contain: an anchor, or the caller's `expectedHead`. */
+interface Expectation {
+  link: ChainLink;
+  anchor?: Anchor;
+}
+
+interface Expectations {
+  /** In seq order. */
+  expected: Expectation[];
+  /** How many anchors were given; undefined when the caller gave no anchors option at all. */
+  anchorCount: number | undefined;
+}
+
+function expectationsOf(options: VerifyOptions): Expectations {
+  const expected: Expectation[] = sortAnchors(options.anchors ?? []).map((anchor) => ({ link: chainLink(anchor), anchor }));
+  if (options.expectedHead) {
+    const link = chainLink(options.expectedHead);
+    // At the same seq, anchors are named before a bare expected head.
+    const at = expected.findIndex((e) => e.link.seq > link.seq);
+    expected.splice(at === -1 ? expected.length : at, 0, { link });
+  }
+  return { expected, anchorCount: options.anchors ? options.anchors.length : undefined };
+}
+
+async function walk(reader: ChainReader, { expected, anchorCount }: Expectations): Promise<VerifyReport> {
   let previous: LogEntry | undefined;
   let beforePrevious: LogEntry | undefined;
   let position = 0;
-  let atExpectedHead: ExpectedHeadSighting | undefined;
+  /** expected[next] is the next recorded head to meet; those before it matched. */
+  let next = 0;
+  let latestMatched: Anchor | undefined;
+  const summary = (): { anchors?: AnchorSummary } => {
+    if (anchorCount === undefined) return {};
+    const matched = expected.slice(0, next).filter((e) => e.anchor).length;
+    return { anchors: { total: anchorCount, matched, ...(latestMatched ? { latest: latestMatched } : {}) } };
+  };
   /** The report for a bad entry: the good prefix ends just before it. */
   const failed = (firstBad: BadEntry, lastGood: LogEntry | undefined): VerifyReport => ({
     ok: false,
     checked: firstBad.position,
     ...(lastGood ? { head: chainLink(lastGood) } : {}),
     firstBad,
+    ...summary(),
   });
 
   for (;;) {
@@ -76,24 +129,46 @@ async function walk(reader: ChainReader, expectedHead: ChainLink | undefined): P
     const bad = await diagnose(previous, entry, position, reader);
     // blameDuplicate may name the previous entry, whose own predecessor is then the last good one.
     if (bad) return failed(bad, bad.position === position ? previous : beforePrevious);
-    if (expectedHead && entry.seq === expectedHead.seq) atExpectedHead = { hash: entry.hash, position, previous };
+    // The verified prefix is exactly seqs 1..entry.seq, so recorded heads are met in seq order.
+    for (let expectation = expected[next]; expectation?.link.seq === entry.seq; expectation = expected[next]) {
+      if (expectation.link.hash !== entry.hash) return failed(rewritten(expectation, entry, position, latestMatched), previous);
+      if (expectation.anchor) latestMatched = expectation.anchor;
+      next += 1;
+    }
     beforePrevious = previous;
     previous = entry;
     position += 1;
   }
 
-  if (expectedHead) {
-    const headProblem = checkExpectedHead(expectedHead, atExpectedHead, previous, position);
-    if (headProblem) return failed(headProblem, headProblem.position === position ? previous : atExpectedHead?.previous);
-  }
-  return { ok: true, checked: position, ...(previous ? { head: chainLink(previous) } : {}) };
+  const beyondTheEnd = expected[next];
+  if (beyondTheEnd) return failed(truncated(beyondTheEnd, previous, position), previous);
+  return { ok: true, checked: position, ...(previous ? { head: chainLink(previous) } : {}), ...summary() };
 }
 
-/** Where the entry named by `expectedHead` was seen, and the entry before it. */
-interface ExpectedHeadSighting {
-  hash: string;
-  position: number;
-  previous: LogEntry | undefined;
+/** The log still has the recorded seq, but with another hash: rewritten from that entry or before. */
+function rewritten(expectation: Expectation, entry: LogEntry, position: number, lastMatched: Anchor | undefined): BadEntry {
+  const { seq, hash } = expectation.link;
+  const source = expectation.anchor ? describeAnchor(expectation.anchor) : "the head recorded earlier";
+  const since = lastMatched ? `, after seq ${lastMatched.seq} (${describeAnchor(lastMatched)} still matches)` : "";
+  return {
+    seq,
+    position,
+    problem: "edited",
+    detail: `seq ${seq} now hashes to ${entry.hash}, but ${source} records ${hash}: the log was rewritten at or before seq ${seq}${since}`,
+    ...(expectation.anchor ? { anchor: expectation.anchor } : {}),
+  };
+}
+
+/** The log ends before a recorded seq: its newest entries were deleted. */
+function truncated(expectation: Expectation, last: LogEntry | undefined, length: number): BadEntry {
+  const source = expectation.anchor ? describeAnchor(expectation.anchor) : "the head recorded earlier";
+  return {
+    seq: expectation.link.seq,
+    position: length,
+    problem: "missing",
+    detail: `the log ends at ${last ? `seq ${last.seq}` : "no entry"}, but ${source} records seq ${expectation.link.seq}: the newest entries were deleted`,
+    ...(expectation.anchor ? { anchor: expectation.anchor } : {}),
+  };
 }
 
 async function diagnose(
@@ -197,29 +272,6 @@ async function blameDuplicate(
     position,
     problem: "inserted",
     detail: `seq ${entry.seq} appears again at position ${position}, after seq ${previous?.seq ?? 0}: an entry was inserted or copied`,
-  };
-}
-
-function checkExpectedHead(
-  expectedHead: ChainLink,
-  found: ExpectedHeadSighting | undefined,
-  last: LogEntry | undefined,
-  length: number,
-): BadEntry | undefined {
-  if (!found) {
-    return {
-      seq: expectedHead.seq,
-      position: length,
-      problem: "missing",
-      detail: `the log ends at ${last ? `seq ${last.seq}` : "no entry"}, but seq ${expectedHead.seq} was recorded as its head earlier: the newest entries were deleted`,
-    };
-  }
-  if (found.hash === expectedHead.hash) return undefined;
-  return {
-    seq: expectedHead.seq,
-    position: found.position,
-    problem: "edited",
-    detail: `seq ${expectedHead.seq} now hashes to ${found.hash}, but ${expectedHead.hash} was recorded earlier: the log was rewritten from this entry or before`,
   };
 }
 

@@ -12,6 +12,8 @@ import { didYouMean } from "./suggest";
 
 export const modeSchema = z.enum(MODES);
 export const KILL_SWITCH_FALLBACKS = ["approve", "dry-run"] as const;
+/** Six years of 365 days: HIPAA's documentation retention (45 CFR 164.316(b)(2)(i)). */
+export const AUDIT_RETENTION_DAYS_DEFAULT = 2_190;
 
 const accountId = z.string().regex(/^\d{12}$/, "expected a 12-digit AWS account id, e.g. \"111122223333\"");
 const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "expected an AWS region name, e.g. eu-west-1");
@@ -180,6 +182,17 @@ export function policySchema(registry: readonly AnyControl[]) {
         path: ["reminderAfterHours"],
         message: "must be less than proposals.expiryHours, or the reminder would come after the proposal expired",
       }),
+    /** How long the deployed audit trail is kept immutable. */
+    audit: z
+      .strictObject({
+        /**
+         * Days each export and anchor in the audit bucket stays under Object Lock in compliance mode: nobody, the
+         * root user included, can delete or overwrite it sooner. HIPAA asks for six years (45 CFR 164.316(b)(2)(i)).
+         * Lengthening it applies to new objects; objects already written keep the retention they were written with.
+         */
+        retentionDays: z.number().int().min(1).max(36_500).default(AUDIT_RETENTION_DAYS_DEFAULT),
+      })
+      .prefault({}),
     /** The engine's own identity, for the loop guard. */
     engine: z
       .strictObject({

@@ -8,6 +8,8 @@ import { controlOptions, tagConventions } from "../policy";
 import type { RateLimiter } from "../policy/rate-limiter";
 import type { ProposalNotifier, ProposalStore } from "../proposals/proposal";
 import type { Logger } from "../support/logger";
+import { ReadCache } from "../support/read-cache";
+import type { DeferralQueue } from "./deferral";
 import type { ProcessingGuard } from "./idempotency";
 
 /** Everything the pipeline needs, injected: the same pipeline runs in Lambda, in the CLI and in tests. */
@@ -29,10 +31,17 @@ export interface EngineDeps {
   identity: EngineIdentity;
   regions: string[];
   account?: string;
+  /** Re-delivers an event later when a control asks to look again; without it the runner decides at once. */
+  deferrals?: DeferralQueue;
 }
 
-export function controlContext(control: AnyControl, deps: EngineDeps): ControlContext {
+/**
+ * The context a control runs with. `reads` is the unit of work's shared read cache; apply, verify and rollback get
+ * a fresh one, so nothing they see was read before the change.
+ */
+export function controlContext(control: AnyControl, deps: EngineDeps, reads: ReadCache = new ReadCache()): ControlContext {
   return {
+    reads,
     ...(deps.aws ? { aws: deps.aws } : {}),
     now: deps.now,
     options: controlOptions(deps.policy, control),

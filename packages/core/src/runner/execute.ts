@@ -1,5 +1,6 @@
 import type { AnyControl, Finding, LiveContext, Plan } from "../controls/contract";
 import type { Decider } from "../log/entry";
+import { ReadCache } from "../support/read-cache";
 import { controlContext, type EngineDeps } from "./deps";
 import { errorFields, findingFields, planFields } from "./log-fields";
 import type { ExecutionOutcome } from "./outcome";
@@ -64,7 +65,8 @@ export async function executePlan(request: ExecutionRequest, deps: EngineDeps): 
   });
 
   try {
-    const verified = await control.verify(plan, ctx);
+    // Verify reads what the change left, never a value cached before it.
+    const verified = await control.verify(plan, { ...ctx, reads: new ReadCache() });
     if (!verified.ok) {
       const message = verified.detail ?? "state read back does not match the plan";
       await deps.log.append({

@@ -1,4 +1,6 @@
 export * from "./deps";
+export * from "./deferral";
+export * from "./in-process-deferral";
 export * from "./execute";
 export * from "./idempotency";
 export * from "./log-fields";

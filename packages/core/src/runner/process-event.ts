@@ -1,11 +1,13 @@
 import { randomUUID } from "node:crypto";
 import type { ChangeEvent } from "../events/change-event";
 import { eventRef } from "../events/change-event";
-import type { AnyControl, Finding, ResourceRef } from "../controls/contract";
+import type { AnyControl, Finding, RecheckLater, ResourceRef } from "../controls/contract";
 import type { ControlMatch } from "../controls/matcher";
 import { decide, isEngineChange } from "../policy";
 import type { Decision, DecisionMode } from "../policy/decision";
 import type { Proposal } from "../proposals/proposal";
+import { ReadCache } from "../support/read-cache";
+import { MAX_RECHECKS, deferralDelaySeconds } from "./deferral";
 import { controlContext, type EngineDeps } from "./deps";
 import { executePlan } from "./execute";
 import { errorFields, findingFields, planFields, planHash, resourceFields } from "./log-fields";
@@ -36,6 +38,8 @@ export interface EventReport {
   noLongerApplies: number;
   /** (control, resource) pairs skipped because this event had already been processed for them. */
   duplicates: number;
+  /** (control, resource) pairs a control asked to look at again later; the event was re-queued for them. */
+  deferred: number;
   /** (control, resource) pairs whose handling failed; the error is in the log. */
   failures: number;
 }
@@ -44,6 +48,8 @@ export interface EventReport {
 interface HandledResource {
   findings: FindingReport[];
   noLongerApplies: number;
+  /** Absent in markers written before deferral existed. */
+  deferred?: number;
 }
 
 /**
@@ -51,7 +57,7 @@ interface HandledResource {
  * apply. Every step is logged; an error in one control never stops the others.
  */
 export async function processEvent(event: ChangeEvent, deps: EngineDeps): Promise<EventReport> {
-  const report: EventReport = { eventId: event.id, status: "processed", findings: [], noLongerApplies: 0, duplicates: 0, failures: 0 };
+  const report: EventReport = { eventId: event.id, status: "processed", findings: [], noLongerApplies: 0, duplicates: 0, deferred: 0, failures: 0 };
   const matches = deps.index.match(event);
   if (matches.length === 0) return { ...report, status: "unmatched", reason: `no control listens to ${event.source} ${event.name}` };
 
@@ -69,7 +75,8 @@ export async function processEvent(event: ChangeEvent, deps: EngineDeps): Promis
     eventId: event.id,
     actor,
     source: event.origin,
-    details: { eventSource: event.source, eventName: event.name, region: event.region, account: event.account },
+    // eventTime is when the change was made: audit reports measure time to remediate from it.
+    details: { eventSource: event.source, eventName: event.name, eventTime: event.time, region: event.region, account: event.account },
   });
 
   /** What every entry about this event and one control (and resource) carries. */
@@ -80,6 +87,8 @@ export async function processEvent(event: ChangeEvent, deps: EngineDeps): Promis
     ...(resource ? { resource: resourceFields(resource) } : {}),
   });
 
+  // Controls that share a resource type share its reads (tags, settings) while this event is handled.
+  const reads = new ReadCache();
   for (const match of matches) {
     let resources: ResourceRef[];
     try {
@@ -96,9 +105,11 @@ export async function processEvent(event: ChangeEvent, deps: EngineDeps): Promis
       continue;
     }
     for (const resource of resources) {
-      const key = `${event.id}|${match.control.id}|${resource.arn}`;
+      // A re-check is a new pass over the same event: it gets its own key, while a redelivery of it is still caught.
+      const pass = event.recheck ? `|recheck-${event.recheck}` : "";
+      const key = `${event.id}|${match.control.id}|${resource.arn}${pass}`;
       try {
-        const guarded = await deps.guard.once<HandledResource>(key, () => handleResource(event, match, resource, deps));
+        const guarded = await deps.guard.once<HandledResource>(key, () => handleResource(event, match, resource, deps, reads));
         if (guarded.replayed) {
           report.duplicates += 1;
           await deps.log.append({
@@ -111,6 +122,7 @@ export async function processEvent(event: ChangeEvent, deps: EngineDeps): Promis
         }
         report.findings.push(...guarded.result.findings);
         report.noLongerApplies += guarded.result.noLongerApplies;
+        report.deferred += guarded.result.deferred ?? 0;
       } catch (error) {
         report.failures += 1;
         deps.logger.error(`${match.control.id}: handling ${resource.arn} failed`, { error: errorFields(error) });
@@ -128,10 +140,16 @@ export async function processEvent(event: ChangeEvent, deps: EngineDeps): Promis
   return report;
 }
 
-async function handleResource(event: ChangeEvent, match: ControlMatch, resource: ResourceRef, deps: EngineDeps): Promise<HandledResource> {
+async function handleResource(
+  event: ChangeEvent,
+  match: ControlMatch,
+  resource: ResourceRef,
+  deps: EngineDeps,
+  reads: ReadCache,
+): Promise<HandledResource> {
   const { control } = match;
-  const verdicts = await control.detect({ resource, event }, controlContext(control, deps));
-  const handled: HandledResource = { findings: [], noLongerApplies: 0 };
+  const verdicts = await control.detect({ resource, event }, controlContext(control, deps, reads));
+  const handled: HandledResource = { findings: [], noLongerApplies: 0, deferred: 0 };
   for (const verdict of verdicts) {
     if (verdict.kind === "no-longer-applies") {
       handled.noLongerApplies += 1;
@@ -147,20 +165,49 @@ async function handleResource(event: ChangeEvent, match: ControlMatch, resource:
       });
       continue;
     }
+    if (verdict.kind === "recheck-later") {
+      const decideNow = await deferOrDecideNow(event, control, verdict, deps);
+      if (decideNow === undefined) {
+        handled.deferred = (handled.deferred ?? 0) + 1;
+        continue;
+      }
+      handled.findings.push(await handleFinding(control, verdict.finding, deps, `${verdict.reason}; ${decideNow}`));
+      continue;
+    }
     handled.findings.push(await handleFinding(control, verdict.finding, deps));
   }
   return handled;
 }
 
+/**
+ * Re-queues the event for a later look (logged `deferred`) and returns undefined; or, without a deferral queue
+ * or after too many re-checks, returns why the finding is decided now, on the current state.
+ */
+async function deferOrDecideNow(event: ChangeEvent, control: AnyControl, verdict: RecheckLater, deps: EngineDeps): Promise<string | undefined> {
+  const pass = (event.recheck ?? 0) + 1;
+  if (!deps.deferrals) return "no deferral queue in this run: decided at once on the current state";
+  if (pass > MAX_RECHECKS) return `already re-checked ${MAX_RECHECKS} times: decided on the current state`;
+  const afterSeconds = deferralDelaySeconds(verdict.afterSeconds);
+  await deps.deferrals.defer({ ...event, recheck: pass }, afterSeconds);
+  await deps.log.append({
+    ...findingFields(control, verdict.finding),
+    stage: "deferred",
+    at: deps.now().toISOString(),
+    reason: `${verdict.reason}; re-check ${pass} in ${afterSeconds}s`,
+    details: { afterSeconds, recheck: pass },
+  });
+  return undefined;
+}
+
 /** Decides and acts on one finding. Exported for the sweep, which has findings without events. */
-export async function handleFinding(control: AnyControl, finding: Finding, deps: EngineDeps): Promise<FindingReport> {
+export async function handleFinding(control: AnyControl, finding: Finding, deps: EngineDeps, note?: string): Promise<FindingReport> {
   const at = () => deps.now().toISOString();
   const common = findingFields(control, finding);
   await deps.log.append({
     ...common,
     stage: "finding",
     at: at(),
-    reason: finding.summary,
+    reason: note ? `${finding.summary} (${note})` : finding.summary,
     details: { evidence: finding.evidence, confirmed: finding.confirmed },
   });
 

@@ -1,4 +1,5 @@
 import type { AnyControl, LiveContext } from "../controls/contract";
+import { ReadCache } from "../support/read-cache";
 import { controlContext, type EngineDeps } from "./deps";
 import { LiveStateUnavailableError } from "./execute";
 import { errorFields, resourceFields } from "./log-fields";
@@ -9,6 +10,19 @@ export interface SweepReport {
   resources: number;
   findings: FindingReport[];
   failures: { control: string; resource?: string; error: string }[];
+}
+
+/**
+ * What one control's part of a sweep saw, logged in the `sweep-completed` entry: the posture an audit report
+ * shows. `outOfCompliance` counts distinct resources with a violation; `complete` is false when listing failed part
+ * way, so the counts cover only the resources listed before the failure.
+ */
+export interface SweepControlCounts {
+  control: string;
+  resourcesChecked: number;
+  outOfCompliance: number;
+  failures: number;
+  complete: boolean;
 }
 
 /**
@@ -23,11 +37,20 @@ export async function runSweep(
   if (!deps.aws) throw new LiveStateUnavailableError("a sweep reads live state and needs AWS clients");
   const report: SweepReport = { sweepId: options.sweepId, resources: 0, findings: [], failures: [] };
   const at = () => deps.now().toISOString();
-  for (const control of options.controls ?? deps.index.controls) {
-    const ctx: LiveContext = { ...controlContext(control, deps), aws: deps.aws };
+  // One cache for the whole run: each resource type is listed once per region and each resource's tags read once,
+  // however many controls look at it.
+  const reads = new ReadCache();
+  const perControl: SweepControlCounts[] = [];
+  // A control the policy disables would only produce suppressed findings: it is not swept at all.
+  const swept = (options.controls ?? deps.index.controls).filter((control) => deps.policy.controls[control.id]?.enabled !== false);
+  for (const control of swept) {
+    const ctx: LiveContext = { ...controlContext(control, deps, reads), aws: deps.aws };
+    const counts: SweepControlCounts = { control: control.id, resourcesChecked: 0, outOfCompliance: 0, failures: 0, complete: true };
+    perControl.push(counts);
     try {
       for await (const resource of control.sweep(ctx)) {
         report.resources += 1;
+        counts.resourcesChecked += 1;
         options.onResource?.(control.id, resource.arn);
         try {
           // A sweep is keyed by its id, so a re-run of the same sweep (a retried schedule) does nothing twice.
@@ -40,8 +63,12 @@ export async function runSweep(
             }
             return { findings };
           });
-          if (!guarded.replayed) report.findings.push(...guarded.result.findings);
+          if (!guarded.replayed) {
+            report.findings.push(...guarded.result.findings);
+            if (guarded.result.findings.length > 0) counts.outOfCompliance += 1;
+          }
         } catch (error) {
+          counts.failures += 1;
           report.failures.push({ control: control.id, resource: resource.arn, error: errorFields(error).message });
           await deps.log.append({
             stage: "failed",
@@ -55,6 +82,8 @@ export async function runSweep(
         }
       }
     } catch (error) {
+      counts.failures += 1;
+      counts.complete = false;
       report.failures.push({ control: control.id, error: errorFields(error).message });
       await deps.log.append({
         stage: "failed",
@@ -65,5 +94,11 @@ export async function runSweep(
       });
     }
   }
+  await deps.log.append({
+    stage: "sweep-completed",
+    at: at(),
+    reason: `sweep ${options.sweepId}: ${report.resources} resources checked, ${report.findings.length} findings, ${report.failures.length} failures`,
+    details: { sweepId: options.sweepId, controls: perControl.map((counts) => ({ ...counts })) },
+  });
   return report;
 }

@@ -1,4 +1,5 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import {
   CachedExemptionStore,
@@ -12,6 +13,7 @@ import {
   loadPolicy,
   powertoolsGuard,
   SlackNotifier,
+  SqsDeferralQueue,
   type EngineDeps,
 } from "@hipaa-remediate/core";
 import { controls } from "@hipaa-remediate/remediations";
@@ -38,6 +40,8 @@ async function buildDeployedEngineDeps(): Promise<EngineDeps> {
   const botToken = await readOptionalSlackSecret("SLACK_BOT_TOKEN");
   const channel = process.env.SLACK_CHANNEL ?? policy.slack.channel;
   const homeRegion = process.env.HOME_REGION ?? process.env.AWS_REGION ?? "us-east-1";
+  // The engine's own queue: a deferred event goes back to it with an SQS delay (at most 900 s).
+  const deferralQueueUrl = process.env.DEFERRAL_QUEUE_URL;
   return {
     index: new ControlIndex(controls),
     policy,
@@ -58,6 +62,7 @@ async function buildDeployedEngineDeps(): Promise<EngineDeps> {
     logger,
     identity,
     regions: (process.env.SWEEP_REGIONS ?? homeRegion).split(",").filter(Boolean),
+    ...(deferralQueueUrl ? { deferrals: new SqsDeferralQueue(new SQSClient({}), deferralQueueUrl) } : {}),
   };
 }
 

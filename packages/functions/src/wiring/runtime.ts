@@ -1,5 +1,5 @@
 import { Logger as PowertoolsLogger } from "@aws-lambda-powertools/logger";
-import type { Logger } from "@hipaa-remediate/core";
+import { createAwsClients, type Logger } from "@hipaa-remediate/core";
 
 /** Shared by every handler: configuration from the environment, secrets, logging and one-time setup. */
 
@@ -62,4 +62,9 @@ export function once<T>(build: () => Promise<T>): () => Promise<T> {
     });
     return built;
   };
+}
+
+/** S3 for the audit bucket, through the engine's client factory (the same pinned SDK settings), in this region. */
+export function auditBucketClient() {
+  return createAwsClients({ userAgent: "hipaa-remediate-audit-archive" }).s3(requiredEnv("AWS_REGION"));
 }
