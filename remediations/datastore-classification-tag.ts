@@ -26,6 +26,7 @@ import { DB_INSTANCE_TYPE, RDS_SOURCE, dbInstanceRefsFromEvent, dbInstances, tag
 import type { ResourceKind } from "./lib/resource-kind";
 import { bucketRefsFromEvent, buckets } from "./lib/s3-buckets";
 import { tagsFromEc2TagSpecifications, tagsFromList, tagsFromS3Request, type TagMap } from "./lib/tags";
+import { capitalise } from "./lib/text";
 
 const CONTROL_ID = "datastore-classification-tag";
 const BUCKET_TYPE = "AWS::S3::Bucket";
@@ -108,7 +109,7 @@ function finding(resource: ResourceRef, tags: TagMap, keys: string[], confirmed:
   return {
     control: CONTROL_ID,
     resource,
-    summary: `${capitalised(kindOf(resource).noun)} ${resource.id} carries no data-classification tag (${keys.join(", ")})`,
+    summary: `${capitalise(kindOf(resource).noun)} ${resource.id} carries no data-classification tag (${keys.join(", ")})`,
     evidence: { classificationKeys: keys, tagKeys: Object.keys(tags).sort(), tagsFrom: confirmed ? "live" : "event" },
     confirmed,
     tags,
@@ -304,7 +305,3 @@ export const control = defineControl<ClassificationOptions, ClassificationParams
     for (const kind of Object.values(KINDS)) yield* kind.list(ctx);
   },
 });
-
-function capitalised(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}

@@ -1,7 +1,7 @@
-import { CATEGORIES, type ChangeEvent, type ControlContext, type ResourceRef } from "@hipaa-remediate/core";
+import { CATEGORIES, matchesGlob, type ChangeEvent, type ControlContext, type ResourceRef } from "@hipaa-remediate/core";
 import { z } from "zod";
 import { accountSettingRef, type AccountSetting } from "./lib/account-setting-kind";
-import { policyFromRequest, publicAllowStatements, publicGrantsInRequest, wildcardPattern } from "./lib/bucket-policy";
+import { policyFromRequest, publicAllowStatements, publicGrantsInRequest } from "./lib/bucket-policy";
 import {
   BLOCK_ALL_PUBLIC_ACCESS,
   publicAccessBlockFromRequest,
@@ -57,7 +57,7 @@ const blockSchema = publicAccessBlockSchema.nullable();
 
 /** The exemption that declares the bucket intentionally public, if any. */
 export function declaredPublic(bucket: string, tags: TagMap, options: PublicAccessOptions): string | undefined {
-  const byName = options.publicBuckets.find((glob) => wildcardPattern(glob).test(bucket));
+  const byName = options.publicBuckets.find((glob) => matchesGlob(glob, bucket));
   if (byName) return `listed in publicBuckets (${byName})`;
   const tag = options.publicTag;
   if (tag && Object.entries(tags).some(([key, value]) => key === tag.key && value === tag.value)) return `tagged ${tag.key}=${tag.value}`;

@@ -7,7 +7,7 @@ import {
   type BackupRule,
   type Condition,
 } from "@aws-sdk/client-backup";
-import type { ChangeEvent, LiveContext, ResourceRef } from "@hipaa-remediate/core";
+import { matchesGlob, type ChangeEvent, type LiveContext, type ResourceRef } from "@hipaa-remediate/core";
 import { resolveAccount } from "./account";
 import { numberOf, objectAt, objectsOf, stringOf } from "./json-fields";
 import { defineResourceKind, noTags } from "./resource-kind";
@@ -127,16 +127,10 @@ export function backupCoverage(ctx: LiveContext, region: string): Promise<Backup
   });
 }
 
-/** `*` in a selection's resource ARN matches any run of characters, as AWS Backup documents. */
-function arnMatches(pattern: string, arn: string): boolean {
-  const expression = new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
-  return expression.test(arn);
-}
-
 /** Whether some selection picks the resource, by ARN or by one of its tags. */
 export function isCovered(coverage: BackupCoverage, ref: ResourceRef, tags: TagMap): boolean {
   return (
-    coverage.resources.some((pattern) => arnMatches(pattern, ref.arn)) ||
+    coverage.resources.some((pattern) => matchesGlob(pattern, ref.arn)) ||
     coverage.tagConditions.some(({ key, value }) => tags[key] === value)
   );
 }

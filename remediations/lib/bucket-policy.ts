@@ -1,5 +1,5 @@
 import { DeleteBucketPolicyCommand, GetBucketPolicyCommand, PutBucketPolicyCommand, type Grant, type S3Client } from "@aws-sdk/client-s3";
-import { isJsonObject, type JsonObject, type JsonValue } from "@hipaa-remediate/core";
+import { isJsonObject, matchesGlob, type JsonObject, type JsonValue } from "@hipaa-remediate/core";
 import { z } from "zod";
 import { hasErrorCode } from "./aws-errors";
 import { objectAt, objectsOf, stringOf, stringsOf } from "./json-fields";
@@ -211,20 +211,14 @@ export function publicGrantsInAcl(grants: readonly Grant[] | undefined): string[
 
 // ---- Matching actions and resources ----
 
-/** An IAM pattern (`*` and `?` wildcards) as a regular expression; actions compare case-insensitively, ARNs do not. */
-export function wildcardPattern(pattern: string, flags = ""): RegExp {
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-  return new RegExp(`^${escaped}$`, flags);
-}
-
 /** True when one of the statement's `Action` patterns matches `action` (e.g. "s3:*" matches "s3:GetObject"). */
 export function statementCoversAction(statement: JsonObject, action: string): boolean {
-  return stringsOf(statement.Action).some((pattern) => wildcardPattern(pattern, "i").test(action));
+  return stringsOf(statement.Action).some((pattern) => matchesGlob(pattern, action, { ignoreCase: true }));
 }
 
 /** True when one of the statement's `Resource` patterns matches `arn`. */
 export function statementCoversResource(statement: JsonObject, arn: string): boolean {
-  return stringsOf(statement.Resource).some((pattern) => wildcardPattern(pattern).test(arn));
+  return stringsOf(statement.Resource).some((pattern) => matchesGlob(pattern, arn));
 }
 
 /** The values of one condition key under one operator, whatever the case of the key ("aws:SecureTransport"). */

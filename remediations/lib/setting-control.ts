@@ -23,6 +23,7 @@ import { parseControlData } from "./control-data";
 import { InvalidControlDataError, NotifyOnlyPlanError, ResourceGoneError } from "./errors";
 import type { ResourceKind } from "./resource-kind";
 import type { TagMap } from "./tags";
+import { capitalise } from "./text";
 
 /**
  * The shape most controls share: read a setting, compare it with what the policy requires, write the required
@@ -292,8 +293,4 @@ export function defineSettingControl<O, S extends JsonValue>(spec: SettingContro
       for (const kind of kinds) yield* kind.list(ctx);
     },
   });
-}
-
-function capitalise(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }

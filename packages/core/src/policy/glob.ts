@@ -3,16 +3,17 @@
  * `arn:aws:s3:::legacy-*` covers every bucket with that prefix), `?` matches exactly one. Everything else is
  * literal and case-sensitive, as ARNs and tag values are.
  */
-export function globToRegExp(pattern: string): RegExp {
+export function globToRegExp(pattern: string, options: { ignoreCase?: boolean } = {}): RegExp {
   let source = "";
   for (const char of pattern) {
     if (char === "*") source += ".*";
     else if (char === "?") source += ".";
     else source += char.replace(/[.+^${}()|[\]\\]/g, "\\$&");
   }
-  return new RegExp(`^${source}$`, "s");
+  return new RegExp(`^${source}$`, options.ignoreCase ? "si" : "s");
 }
 
-export function matchesGlob(pattern: string, value: string): boolean {
-  return globToRegExp(pattern).test(value);
+/** `ignoreCase` is for IAM action names, which AWS compares case-insensitively. */
+export function matchesGlob(pattern: string, value: string, options: { ignoreCase?: boolean } = {}): boolean {
+  return globToRegExp(pattern, options).test(value);
 }
