@@ -174,8 +174,9 @@ export function defineSettingControl<O, S extends JsonValue>(spec: SettingContro
 
   async function detectLive(ref: ResourceRef, event: ChangeEvent | undefined, ctx: LiveContext<O>): Promise<Verdict[]> {
     try {
-      const tags = await kindOf(ref).tags(ref, ctx);
-      if (spec.covers && !spec.covers({ ref, tags, live: true, ...(event ? { event } : {}) }, ctx)) return [];
+      // Tags decide coverage when the control is scoped; otherwise they are read only for a finding, which needs them.
+      const scopingTags = spec.covers ? await kindOf(ref).tags(ref, ctx) : undefined;
+      if (spec.covers && !spec.covers({ ref, tags: scopingTags ?? {}, live: true, ...(event ? { event } : {}) }, ctx)) return [];
       const current = spec.readShared
         ? await spec.readShared(ref, ctx)
         : await ctx.reads.read(`setting:${spec.id}:${ref.arn}`, () => spec.read(ref, ctx));
@@ -184,6 +185,7 @@ export function defineSettingControl<O, S extends JsonValue>(spec: SettingContro
         if (event && spec.quietUnlessEventBreaksIt && !eventBreaksIt(event, ref, ctx.options)) return [];
         return [{ kind: "no-longer-applies", resource: ref, reason: `${what(ref)} is ${spec.describe(current)}, which meets the policy` }];
       }
+      const tags = scopingTags ?? (await kindOf(ref).tags(ref, ctx));
       return [violation(ref, current, gap, ctx.options, { confirmed: true, tags, event })];
     } catch (error) {
       if (isNotFound(error)) return [{ kind: "no-longer-applies", resource: ref, reason: `${what(ref)} no longer exists` }];
