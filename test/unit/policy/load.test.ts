@@ -58,6 +58,7 @@ describe("defaults", () => {
       slack: {},
       proposals: { expiryHours: 24, reminderAfterHours: 4 },
       audit: { retentionDays: 2190 },
+      scope: { regions: "all-enabled" },
       engine: { principals: [] },
       tags: {
         phi: { keys: ["DataClassification", "PHI"], values: ["PHI", "true"] },

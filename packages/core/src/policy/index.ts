@@ -14,3 +14,4 @@ export * from "./loop-guard";
 export * from "./rate-limiter";
 export * from "./sqlite-rate-limiter";
 export * from "./dynamodb-rate-limiter";
+export * from "./scope";

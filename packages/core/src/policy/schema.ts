@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { MODES, type AnyControl } from "../controls/contract";
 import { EXPIRY_FORMAT, normaliseExpiry } from "./expiry";
+import { scopeSchema } from "./scope";
 import { didYouMean } from "./suggest";
 
 /**
@@ -193,6 +194,8 @@ export function policySchema(registry: readonly AnyControl[]) {
         retentionDays: z.number().int().min(1).max(36_500).default(AUDIT_RETENTION_DAYS_DEFAULT),
       })
       .prefault({}),
+    /** Where the engine works: the regions it watches and sweeps, and the organisation's member accounts. */
+    scope: scopeSchema,
     /** The engine's own identity, for the loop guard. */
     engine: z
       .strictObject({
