@@ -6,8 +6,9 @@ import { settingsFromEnvironment } from "./stacks/lib/settings";
 
 /**
  * Deploy: `npx sst deploy --stage <stage>` in the home region (HIPAA_HOME_REGION, default us-east-1, or --region).
- * When the home region is not us-east-1, also `npx sst deploy --stage <stage> --region us-east-1` with the same
- * HIPAA_HOME_REGION: that deployment holds only the rules forwarding global services' events home.
+ * Every other region of the policy's scope.regions, and us-east-1 when home is elsewhere, is one more deploy with the
+ * same HIPAA_HOME_REGION holding only the rules forwarding events home: `npm run deploy:regions -- --stage <stage>`
+ * runs them all, home first.
  * Settings: HIPAA_HOME_REGION, HIPAA_POLICY_FILE, HIPAA_SWEEP_SCHEDULE, HIPAA_SWEEP_REGIONS (see stacks/lib/settings.ts).
  */
 export default {

@@ -46,19 +46,22 @@ export function prng(seed: number): () => number {
 
 type Random = () => number;
 
-function pick<T>(random: Random, items: readonly T[]): T {
+export function pick<T>(random: Random, items: readonly T[]): T {
   const item = items[Math.floor(random() * items.length)];
   if (item === undefined) throw new RangeError("pick from an empty list");
   return item;
 }
 
-function hex(random: Random, length: number): string {
+export function hex(random: Random, length: number): string {
   let text = "";
-  while (text.length < length) text += Math.floor(random() * 0x100000000).toString(16).padStart(8, "0");
+  while (text.length < length)
+    text += Math.floor(random() * 0x100000000)
+      .toString(16)
+      .padStart(8, "0");
   return text.slice(0, length);
 }
 
-function uuid(random: Random): string {
+export function uuid(random: Random): string {
   const h = hex(random, 32);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
@@ -83,17 +86,44 @@ function readCall(random: Random, region: string): Call {
         eventSource: "ec2.amazonaws.com",
         eventName: "DescribeInstances",
         readOnly: true,
-        requestParameters: { instancesSet: {}, filterSet: { items: [{ name: "instance-state-name", valueSet: { items: [{ value: "running" }] } }] } },
+        requestParameters: {
+          instancesSet: {},
+          filterSet: { items: [{ name: "instance-state-name", valueSet: { items: [{ value: "running" }] } }] },
+        },
         responseElements: null,
       };
     case 1:
-      return { eventSource: "s3.amazonaws.com", eventName: "GetBucketEncryption", readOnly: true, requestParameters: { bucketName: bucket, Host: `${bucket}.s3.${region}.amazonaws.com`, encryption: "" }, responseElements: null };
+      return {
+        eventSource: "s3.amazonaws.com",
+        eventName: "GetBucketEncryption",
+        readOnly: true,
+        requestParameters: { bucketName: bucket, Host: `${bucket}.s3.${region}.amazonaws.com`, encryption: "" },
+        responseElements: null,
+      };
     case 2:
-      return { eventSource: "s3.amazonaws.com", eventName: "GetBucketPolicy", readOnly: true, requestParameters: { bucketName: [bucket], host: [`${bucket}.s3.amazonaws.com`], policy: [""] }, responseElements: null };
+      return {
+        eventSource: "s3.amazonaws.com",
+        eventName: "GetBucketPolicy",
+        readOnly: true,
+        requestParameters: { bucketName: [bucket], host: [`${bucket}.s3.amazonaws.com`], policy: [""] },
+        responseElements: null,
+      };
     case 3:
-      return { eventSource: "iam.amazonaws.com", eventName: "ListAccessKeys", readOnly: true, requestParameters: { userName: pick(random, userNames) }, responseElements: null };
+      return {
+        eventSource: "iam.amazonaws.com",
+        eventName: "ListAccessKeys",
+        readOnly: true,
+        requestParameters: { userName: pick(random, userNames) },
+        responseElements: null,
+      };
     case 4:
-      return { eventSource: "sts.amazonaws.com", eventName: "GetCallerIdentity", readOnly: true, requestParameters: null, responseElements: null };
+      return {
+        eventSource: "sts.amazonaws.com",
+        eventName: "GetCallerIdentity",
+        readOnly: true,
+        requestParameters: null,
+        responseElements: null,
+      };
     case 5:
       return {
         eventSource: "rds.amazonaws.com",
@@ -103,9 +133,24 @@ function readCall(random: Random, region: string): Call {
         responseElements: null,
       };
     case 6:
-      return { eventSource: "kms.amazonaws.com", eventName: "Decrypt", readOnly: true, requestParameters: { encryptionAlgorithm: "SYMMETRIC_DEFAULT", encryptionContext: { aws_s3_arn: `arn:aws:s3:::${bucket}/exports/${hex(random, 12)}.parquet` } }, responseElements: null };
+      return {
+        eventSource: "kms.amazonaws.com",
+        eventName: "Decrypt",
+        readOnly: true,
+        requestParameters: {
+          encryptionAlgorithm: "SYMMETRIC_DEFAULT",
+          encryptionContext: { aws_s3_arn: `arn:aws:s3:::${bucket}/exports/${hex(random, 12)}.parquet` },
+        },
+        responseElements: null,
+      };
     default:
-      return { eventSource: "cloudtrail.amazonaws.com", eventName: "DescribeTrails", readOnly: true, requestParameters: { includeShadowTrails: false }, responseElements: null };
+      return {
+        eventSource: "cloudtrail.amazonaws.com",
+        eventName: "DescribeTrails",
+        readOnly: true,
+        requestParameters: { includeShadowTrails: false },
+        responseElements: null,
+      };
   }
 }
 
@@ -125,8 +170,20 @@ function writeCall(random: Random, region: string, account: string): Call {
           blockDeviceMapping: {},
           monitoring: { enabled: false },
           disableApiTermination: false,
-          networkInterfaceSet: { items: [{ deviceIndex: 0, subnetId: `subnet-${hex(random, 17)}`, associatePublicIpAddress: random() < 0.3 }] },
-          tagSpecificationSet: { items: [{ resourceType: "instance", tags: [{ key: "Environment", value: pick(random, ["prod", "dev"]) }, { key: "DataClassification", value: "PHI" }] }] },
+          networkInterfaceSet: {
+            items: [{ deviceIndex: 0, subnetId: `subnet-${hex(random, 17)}`, associatePublicIpAddress: random() < 0.3 }],
+          },
+          tagSpecificationSet: {
+            items: [
+              {
+                resourceType: "instance",
+                tags: [
+                  { key: "Environment", value: pick(random, ["prod", "dev"]) },
+                  { key: "DataClassification", value: "PHI" },
+                ],
+              },
+            ],
+          },
         },
         responseElements: {
           requestId: uuid(random),
@@ -169,7 +226,11 @@ function writeCall(random: Random, region: string, account: string): Call {
         eventSource: "s3.amazonaws.com",
         eventName: "CreateBucket",
         readOnly: false,
-        requestParameters: { CreateBucketConfiguration: { LocationConstraint: region, xmlns: "http://s3.amazonaws.com/doc/2006-03-01/" }, bucketName: bucket, Host: `s3.${region}.amazonaws.com` },
+        requestParameters: {
+          CreateBucketConfiguration: { LocationConstraint: region, xmlns: "http://s3.amazonaws.com/doc/2006-03-01/" },
+          bucketName: bucket,
+          Host: `s3.${region}.amazonaws.com`,
+        },
         responseElements: null,
       };
     case 2:
@@ -181,7 +242,16 @@ function writeCall(random: Random, region: string, account: string): Call {
           bucketName: bucket,
           Host: `${bucket}.s3.${region}.amazonaws.com`,
           encryption: "",
-          ServerSideEncryptionConfiguration: { xmlns: "http://s3.amazonaws.com/doc/2006-03-01/", Rule: { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms", KMSMasterKeyID: `arn:aws:kms:${region}:${account}:key/${uuid(random)}` }, BucketKeyEnabled: true } },
+          ServerSideEncryptionConfiguration: {
+            xmlns: "http://s3.amazonaws.com/doc/2006-03-01/",
+            Rule: {
+              ApplyServerSideEncryptionByDefault: {
+                SSEAlgorithm: "aws:kms",
+                KMSMasterKeyID: `arn:aws:kms:${region}:${account}:key/${uuid(random)}`,
+              },
+              BucketKeyEnabled: true,
+            },
+          },
         },
         responseElements: null,
       };
@@ -190,7 +260,10 @@ function writeCall(random: Random, region: string, account: string): Call {
         eventSource: "ec2.amazonaws.com",
         eventName: "CreateTags",
         readOnly: false,
-        requestParameters: { resourcesSet: { items: [{ resourceId: `i-${hex(random, 17)}` }] }, tagSet: { items: [{ key: "Environment", value: pick(random, ["prod", "dev", "staging"]) }] } },
+        requestParameters: {
+          resourcesSet: { items: [{ resourceId: `i-${hex(random, 17)}` }] },
+          tagSet: { items: [{ key: "Environment", value: pick(random, ["prod", "dev", "staging"]) }] },
+        },
         responseElements: { requestId: uuid(random), _return: true },
       };
     case 4:
@@ -199,22 +272,78 @@ function writeCall(random: Random, region: string, account: string): Call {
         eventName: "CreateAccessKey",
         readOnly: false,
         requestParameters: { userName: pick(random, userNames) },
-        responseElements: { accessKey: { userName: pick(random, userNames), accessKeyId: `AKIA${hex(random, 16).toUpperCase()}`, status: "Active", createDate: "Mar 1, 2024 10:00:00 AM" } },
+        responseElements: {
+          accessKey: {
+            userName: pick(random, userNames),
+            accessKeyId: `AKIA${hex(random, 16).toUpperCase()}`,
+            status: "Active",
+            createDate: "Mar 1, 2024 10:00:00 AM",
+          },
+        },
       };
     case 5:
       return {
         eventSource: "ec2.amazonaws.com",
         eventName: "AuthorizeSecurityGroupIngress",
         readOnly: false,
-        requestParameters: { groupId: `sg-${hex(random, 17)}`, ipPermissions: { items: [{ ipProtocol: "tcp", fromPort: 22, toPort: 22, groups: {}, ipRanges: { items: [{ cidrIp: random() < 0.5 ? "0.0.0.0/0" : "10.0.0.0/8" }] }, ipv6Ranges: {}, prefixListIds: {} }] } },
-        responseElements: { requestId: uuid(random), _return: true, securityGroupRuleSet: { items: [{ groupOwnerId: account, groupId: `sg-${hex(random, 17)}`, securityGroupRuleId: `sgr-${hex(random, 17)}`, isEgress: false, ipProtocol: "tcp", fromPort: 22, toPort: 22, cidrIpv4: "0.0.0.0/0" }] } },
+        requestParameters: {
+          groupId: `sg-${hex(random, 17)}`,
+          ipPermissions: {
+            items: [
+              {
+                ipProtocol: "tcp",
+                fromPort: 22,
+                toPort: 22,
+                groups: {},
+                ipRanges: { items: [{ cidrIp: random() < 0.5 ? "0.0.0.0/0" : "10.0.0.0/8" }] },
+                ipv6Ranges: {},
+                prefixListIds: {},
+              },
+            ],
+          },
+        },
+        responseElements: {
+          requestId: uuid(random),
+          _return: true,
+          securityGroupRuleSet: {
+            items: [
+              {
+                groupOwnerId: account,
+                groupId: `sg-${hex(random, 17)}`,
+                securityGroupRuleId: `sgr-${hex(random, 17)}`,
+                isEgress: false,
+                ipProtocol: "tcp",
+                fromPort: 22,
+                toPort: 22,
+                cidrIpv4: "0.0.0.0/0",
+              },
+            ],
+          },
+        },
       };
     case 6:
       return {
         eventSource: "s3.amazonaws.com",
         eventName: "PutBucketPolicy",
         readOnly: false,
-        requestParameters: { bucketName: bucket, Host: `${bucket}.s3.amazonaws.com`, policy: "", bucketPolicy: { Version: "2012-10-17", Statement: [{ Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } } }] } },
+        requestParameters: {
+          bucketName: bucket,
+          Host: `${bucket}.s3.amazonaws.com`,
+          policy: "",
+          bucketPolicy: {
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Sid: "DenyInsecureTransport",
+                Effect: "Deny",
+                Principal: "*",
+                Action: "s3:*",
+                Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`],
+                Condition: { Bool: { "aws:SecureTransport": "false" } },
+              },
+            ],
+          },
+        },
         responseElements: null,
       };
     case 7:
@@ -222,13 +351,44 @@ function writeCall(random: Random, region: string, account: string): Call {
         eventSource: "rds.amazonaws.com",
         eventName: "ModifyDBInstance",
         readOnly: false,
-        requestParameters: { dBInstanceIdentifier: `ehr-db-${Math.floor(random() * 20)}`, backupRetentionPeriod: Math.floor(random() * 14), multiAZ: random() < 0.5, applyImmediately: true },
-        responseElements: { dBInstanceIdentifier: "ehr-db", dBInstanceClass: "db.r6g.large", engine: "postgres", dBInstanceStatus: "available", multiAZ: false, storageEncrypted: true, publiclyAccessible: false },
+        requestParameters: {
+          dBInstanceIdentifier: `ehr-db-${Math.floor(random() * 20)}`,
+          backupRetentionPeriod: Math.floor(random() * 14),
+          multiAZ: random() < 0.5,
+          applyImmediately: true,
+        },
+        responseElements: {
+          dBInstanceIdentifier: "ehr-db",
+          dBInstanceClass: "db.r6g.large",
+          engine: "postgres",
+          dBInstanceStatus: "available",
+          multiAZ: false,
+          storageEncrypted: true,
+          publiclyAccessible: false,
+        },
       };
     case 8:
-      return { eventSource: "cloudtrail.amazonaws.com", eventName: "StopLogging", readOnly: false, requestParameters: { name: `arn:aws:cloudtrail:${region}:${account}:trail/org-trail` }, responseElements: null };
+      return {
+        eventSource: "cloudtrail.amazonaws.com",
+        eventName: "StopLogging",
+        readOnly: false,
+        requestParameters: { name: `arn:aws:cloudtrail:${region}:${account}:trail/org-trail` },
+        responseElements: null,
+      };
     default:
-      return { eventSource: "ec2.amazonaws.com", eventName: "DisableEbsEncryptionByDefault", readOnly: false, requestParameters: null, responseElements: { DisableEbsEncryptionByDefaultResponse: { xmlns: "http://ec2.amazonaws.com/doc/2016-11-15/", requestId: uuid(random), ebsEncryptionByDefault: false } } };
+      return {
+        eventSource: "ec2.amazonaws.com",
+        eventName: "DisableEbsEncryptionByDefault",
+        readOnly: false,
+        requestParameters: null,
+        responseElements: {
+          DisableEbsEncryptionByDefaultResponse: {
+            xmlns: "http://ec2.amazonaws.com/doc/2016-11-15/",
+            requestId: uuid(random),
+            ebsEncryptionByDefault: false,
+          },
+        },
+      };
   }
 }
 
@@ -244,7 +404,13 @@ function identity(random: Random, account: string): Record<string, unknown> {
       accountId: account,
       accessKeyId: `ASIA${hex(random, 16).toUpperCase()}`,
       sessionContext: {
-        sessionIssuer: { type: "Role", principalId: `AROA${hex(random, 17).toUpperCase()}`, arn: `arn:aws:iam::${account}:role/${role}`, accountId: account, userName: role },
+        sessionIssuer: {
+          type: "Role",
+          principalId: `AROA${hex(random, 17).toUpperCase()}`,
+          arn: `arn:aws:iam::${account}:role/${role}`,
+          accountId: account,
+          userName: role,
+        },
         webIdFederationData: {},
         attributes: { creationDate: "2024-03-01T00:00:00Z", mfaAuthenticated: "false" },
       },
@@ -252,7 +418,14 @@ function identity(random: Random, account: string): Record<string, unknown> {
   }
   if (kind < 0.85) {
     const user = pick(random, userNames);
-    return { type: "IAMUser", principalId: `AIDA${hex(random, 17).toUpperCase()}`, arn: `arn:aws:iam::${account}:user/${user}`, accountId: account, accessKeyId: `AKIA${hex(random, 16).toUpperCase()}`, userName: user };
+    return {
+      type: "IAMUser",
+      principalId: `AIDA${hex(random, 17).toUpperCase()}`,
+      arn: `arn:aws:iam::${account}:user/${user}`,
+      accountId: account,
+      accessKeyId: `AKIA${hex(random, 16).toUpperCase()}`,
+      userName: user,
+    };
   }
   return { type: "AWSService", invokedBy: pick(random, ["config.amazonaws.com", "cloudtrail.amazonaws.com", "autoscaling.amazonaws.com"]) };
 }
@@ -271,10 +444,20 @@ function record(random: Random, sequence: number, account: string, region: strin
     eventName: call.eventName,
     awsRegion: region,
     sourceIPAddress: `198.51.100.${Math.floor(random() * 255)}`,
-    userAgent: pick(random, ["aws-cli/2.15.0 Python/3.11.6 Linux/6.1 exe/x86_64", "aws-sdk-js/3.500.0 ua/2.0 os/linux lang/js md/nodejs#20.11.0", "config.amazonaws.com", "console.amazonaws.com"]),
+    userAgent: pick(random, [
+      "aws-cli/2.15.0 Python/3.11.6 Linux/6.1 exe/x86_64",
+      "aws-sdk-js/3.500.0 ua/2.0 os/linux lang/js md/nodejs#20.11.0",
+      "config.amazonaws.com",
+      "console.amazonaws.com",
+    ]),
   };
   if (failed) {
-    base.errorCode = pick(random, ["AccessDenied", "Client.UnauthorizedOperation", "NoSuchBucketPolicy", "ServerSideEncryptionConfigurationNotFoundError"]);
+    base.errorCode = pick(random, [
+      "AccessDenied",
+      "Client.UnauthorizedOperation",
+      "NoSuchBucketPolicy",
+      "ServerSideEncryptionConfigurationNotFoundError",
+    ]);
     base.errorMessage = "User is not authorized to perform this operation";
   }
   return {
@@ -288,7 +471,11 @@ function record(random: Random, sequence: number, account: string, region: strin
     managementEvent: true,
     recipientAccountId: account,
     eventCategory: "Management",
-    tlsDetails: { tlsVersion: "TLSv1.3", cipherSuite: "TLS_AES_128_GCM_SHA256", clientProvidedHostHeader: `${call.eventSource.split(".")[0]}.${region}.amazonaws.com` },
+    tlsDetails: {
+      tlsVersion: "TLSv1.3",
+      cipherSuite: "TLS_AES_128_GCM_SHA256",
+      clientProvidedHostHeader: `${call.eventSource.split(".")[0]}.${region}.amazonaws.com`,
+    },
   };
 }
 
@@ -321,7 +508,14 @@ function sameSpec(a: LogSetSpec, b: LogSetSpec): boolean {
 }
 
 /** Writes one log file of about `targetBytes`, streaming, so even the huge single file never sits in memory. */
-async function writeLogFile(path: string, targetBytes: number, random: Random, sequence: { next: number }, account: string, region: string): Promise<{ bytes: number; records: number }> {
+async function writeLogFile(
+  path: string,
+  targetBytes: number,
+  random: Random,
+  sequence: { next: number },
+  account: string,
+  region: string,
+): Promise<{ bytes: number; records: number }> {
   mkdirSync(dirname(path), { recursive: true });
   const out = createWriteStream(path);
   let bytes = 0;
@@ -354,12 +548,20 @@ async function writeLogFile(path: string, targetBytes: number, random: Random, s
 }
 
 /** Generates the log set for `spec` under bench/.data, or reuses it when an identical one is there. */
-export async function ensureLogSet(spec: LogSetSpec, log: (line: string) => void = () => undefined): Promise<{ dir: string; manifest: LogSetManifest }> {
+export async function ensureLogSet(
+  spec: LogSetSpec,
+  log: (line: string) => void = () => undefined,
+): Promise<{ dir: string; manifest: LogSetManifest }> {
   const dir = join(DATA_DIR, specDirName(spec));
   // Beside the set, not in it: the benchmark reads the whole folder.
   const manifestPath = `${dir}.manifest.json`;
   const existing = readManifest(manifestPath);
-  if (existing && existing.generatorVersion === GENERATOR_VERSION && sameSpec(existing.spec, spec) && existing.files.every((f) => existsSync(join(dir, f)))) {
+  if (
+    existing &&
+    existing.generatorVersion === GENERATOR_VERSION &&
+    sameSpec(existing.spec, spec) &&
+    existing.files.every((f) => existsSync(join(dir, f)))
+  ) {
     return { dir, manifest: existing };
   }
   rmSync(dir, { recursive: true, force: true });

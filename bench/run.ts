@@ -3,10 +3,14 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { BENCH_CASES, type BenchContext, type Measurement } from "./cases";
 import { DATA_DIR, ensureLogSet } from "./generate";
+import { ensureRealisticSet, realisticSpec } from "./realistic";
 import { benchSweep, type SweepBenchResult } from "./sweep";
+import { benchHotPath, printHotPath } from "./hot-path";
+import { benchLoad, printLoad } from "./load";
+import { benchColdStart, printColdStart } from "./cold-start";
 
 /**
- * `npm run bench [-- --set-mib 1024 --single-mib 300 --runs 3 --only ingest]`
+ * `npm run bench [-- --set-mib 1024 --single-mib 300 --realistic-mib 320 --runs 3 --only replay:realistic]`
  * Generates (or reuses) the log sets in bench/.data, runs every case, prints a table and writes
  * bench/.data/results.json.
  */
@@ -17,10 +21,15 @@ const { values } = parseArgs({
   options: {
     "set-mib": { type: "string", default: "1024" },
     "single-mib": { type: "string", default: "300" },
+    /** The realistic set; a smaller one (say 32) for a quick run. */
+    "realistic-mib": { type: "string", default: "320" },
     runs: { type: "string", default: "3" },
     seed: { type: "string", default: "1" },
     only: { type: "string", multiple: true },
     "sweep-buckets": { type: "string", default: "1000" },
+    "hot-path-samples": { type: "string", default: "30" },
+    "load-events": { type: "string", default: "10000" },
+    "load-consumers": { type: "string", default: "4" },
   },
 });
 
@@ -37,6 +46,8 @@ interface Row {
   recordsPerSecond: number;
   megabytesPerSecond: number;
   ratioToBaseline?: number;
+  /** The same ratio on CPU time, when both were measured. */
+  cpuRatioToBaseline?: number;
 }
 
 function mb(bytes: number): string {
@@ -44,20 +55,35 @@ function mb(bytes: number): string {
 }
 
 function printTable(rows: Row[]): void {
-  const header = ["case", "MiB", "records", "seconds", "records/s", "MiB/s", "vs baseline", "start RSS MiB", "peak RSS MiB"];
+  const header = [
+    "case",
+    "MiB",
+    "records",
+    "seconds",
+    "CPU s",
+    "records/s",
+    "MiB/s",
+    "vs baseline",
+    "vs baseline (CPU)",
+    "start RSS MiB",
+    "peak RSS MiB",
+  ];
   const lines = rows.map((row) => [
     row.name,
     mb(row.measurement.bytes),
     String(row.measurement.records),
     row.measurement.seconds.toFixed(2),
+    row.measurement.cpuSeconds === undefined ? "" : row.measurement.cpuSeconds.toFixed(2),
     Math.round(row.recordsPerSecond).toLocaleString("en-US"),
     row.megabytesPerSecond.toFixed(1),
-    row.ratioToBaseline === undefined ? "" : `${(row.ratioToBaseline * 100).toFixed(0)}%`,
+    row.ratioToBaseline === undefined ? "" : `${row.ratioToBaseline.toFixed(2)}x`,
+    row.cpuRatioToBaseline === undefined ? "" : `${row.cpuRatioToBaseline.toFixed(2)}x`,
     row.measurement.startRssBytes === undefined ? "" : mb(row.measurement.startRssBytes),
     row.measurement.peakRssBytes === undefined ? "" : mb(row.measurement.peakRssBytes),
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => (line[column] ?? "").length)));
-  const format = (cells: string[]) => cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join("  ");
+  const format = (cells: string[]) =>
+    cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join("  ");
   console.log(format(header));
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
   for (const line of lines) console.log(format(line));
@@ -67,12 +93,17 @@ function printTable(rows: Row[]): void {
 
 function printSweep(result: SweepBenchResult): void {
   console.log(`\nsweep of ${result.buckets} buckets on the emulator (fastest of the runs, dry-run)`);
-  for (const [label, run] of [["one bucket control", result.one], ["every bucket control", result.all]] as const) {
+  for (const [label, run] of [
+    ["one bucket control", result.one],
+    ["every bucket control", result.all],
+  ] as const) {
     const commands = Object.entries(run.requestsByCommand)
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([command, count]) => `${command.replace(/Command$/, "")} ${count}`)
       .join(", ");
-    console.log(`  ${label.padEnd(21)} ${String(run.controls.length).padStart(2)} controls  ${run.seconds.toFixed(2)} s  ${run.s3Requests} S3 requests (${commands})`);
+    console.log(
+      `  ${label.padEnd(21)} ${String(run.controls.length).padStart(2)} controls  ${run.seconds.toFixed(2)} s  ${run.s3Requests} S3 requests (${commands})`,
+    );
   }
   console.log(`  every/one time ratio: ${result.ratio.toFixed(2)}x (target at most 1.5x)`);
 }
@@ -81,24 +112,69 @@ async function main(): Promise<void> {
   const seed = positive("seed", values.seed);
   const runs = Math.round(positive("runs", values.runs));
   const log = (line: string) => console.error(line);
-  const onlySweep = values.only !== undefined && values.only.every((name) => name === "sweep");
-  const sweep = values.only === undefined || values.only.includes("sweep")
-    ? await benchSweep({ buckets: Math.round(positive("sweep-buckets", values["sweep-buckets"])), runs, log })
-    : undefined;
+  // The cases on the emulator need no log sets: when only they are asked for, the sets are not generated.
+  const onlySweep = values.only !== undefined && values.only.every((name) => ["sweep", "hot-path", "load", "cold-start"].includes(name));
+  const wants = (name: string) => values.only === undefined || values.only.includes(name);
+  const sweep =
+    values.only === undefined || values.only.includes("sweep")
+      ? await benchSweep({ buckets: Math.round(positive("sweep-buckets", values["sweep-buckets"])), runs, log })
+      : undefined;
   if (sweep) printSweep(sweep);
+  const hotPath = wants("hot-path")
+    ? await benchHotPath({ samples: Math.round(positive("hot-path-samples", values["hot-path-samples"])), log })
+    : undefined;
+  if (hotPath) printHotPath(hotPath);
+  // 10,000 events take long on the emulator: the load runs only when asked for by name.
+  const load = values.only?.includes("load")
+    ? await benchLoad({
+        events: Math.round(positive("load-events", values["load-events"])),
+        consumers: Math.round(positive("load-consumers", values["load-consumers"])),
+        log,
+      })
+    : undefined;
+  if (load) printLoad(load);
+  const coldStart = wants("cold-start") ? await benchColdStart({ runs, log }) : undefined;
+  if (coldStart) printColdStart(coldStart);
   if (onlySweep) {
     mkdirSync(DATA_DIR, { recursive: true });
-    writeFileSync(join(DATA_DIR, "sweep-results.json"), `${JSON.stringify({ at: new Date().toISOString(), node: process.version, sweep }, null, 2)}\n`);
+    if (sweep)
+      writeFileSync(
+        join(DATA_DIR, "sweep-results.json"),
+        `${JSON.stringify({ at: new Date().toISOString(), node: process.version, sweep }, null, 2)}\n`,
+      );
+    if (hotPath || load)
+      writeFileSync(
+        join(DATA_DIR, "emulator-results.json"),
+        `${JSON.stringify({ at: new Date().toISOString(), node: process.version, hotPath, load }, null, 2)}\n`,
+      );
+    if (coldStart)
+      writeFileSync(join(DATA_DIR, "cold-start-results.json"), `${JSON.stringify({ at: new Date().toISOString(), coldStart }, null, 2)}\n`);
     return;
   }
   const set = await ensureLogSet({ totalBytes: positive("set-mib", values["set-mib"]) * MIB, seed, singleFile: false }, log);
-  const single = await ensureLogSet({ totalBytes: positive("single-mib", values["single-mib"]) * MIB, seed: seed + 1, singleFile: true }, log);
-  const ctx: BenchContext = { set, single, runs };
-  console.error(`set: ${set.manifest.files.length} files, ${mb(set.manifest.bytes)} MiB, ${set.manifest.records} records; single file: ${mb(single.manifest.bytes)} MiB, ${single.manifest.records} records`);
+  const single = await ensureLogSet(
+    { totalBytes: positive("single-mib", values["single-mib"]) * MIB, seed: seed + 1, singleFile: true },
+    log,
+  );
+  const realistic = ensureRealisticSet(realisticSpec(positive("realistic-mib", values["realistic-mib"]) * MIB, seed), log);
+  const ctx: BenchContext = { set, single, realistic, runs };
+  console.error(
+    `set: ${set.manifest.files.length} files, ${mb(set.manifest.bytes)} MiB, ${set.manifest.records} records; single file: ${mb(single.manifest.bytes)} MiB, ${single.manifest.records} records`,
+  );
+  const { pools } = realistic.manifest;
+  console.error(
+    `realistic: ${realistic.manifest.files.length} files (${realistic.manifest.gzipped} gzipped), ${mb(realistic.manifest.bytes)} MiB uncompressed, ${realistic.manifest.records} records: ` +
+      `${pools.read} reads, ${pools.trigger} control triggers, ${pools.other} other calls, ${pools.failed} failed calls`,
+  );
 
-  const selected = values.only ? BENCH_CASES.filter((c) => values.only?.includes(c.name) || c.name === "baseline") : BENCH_CASES;
+  // A selected case brings the baseline it is compared with.
+  const only = values.only;
+  const wanted = only
+    ? new Set([...only, ...BENCH_CASES.filter((c) => only.includes(c.name)).flatMap((c) => (c.compareWith ? [c.compareWith] : []))])
+    : undefined;
+  const selected = wanted ? BENCH_CASES.filter((c) => wanted.has(c.name)) : BENCH_CASES;
   const rows: Row[] = [];
-  let baseline: Row | undefined;
+  const baselines = new Map<string, Row>();
   for (const benchCase of selected) {
     console.error(`running ${benchCase.name} ...`);
     const measurement = await benchCase.run(ctx);
@@ -109,8 +185,13 @@ async function main(): Promise<void> {
       recordsPerSecond: measurement.records / measurement.seconds,
       megabytesPerSecond: measurement.bytes / MIB / measurement.seconds,
     };
-    if (benchCase.name === "baseline") baseline = row;
-    else if (benchCase.compareWithBaseline && baseline) row.ratioToBaseline = row.megabytesPerSecond / baseline.megabytesPerSecond;
+    if (benchCase.name.startsWith("baseline")) baselines.set(benchCase.name, row);
+    const baseline = benchCase.compareWith ? baselines.get(benchCase.compareWith) : undefined;
+    // Both read the same records of the same set: the ratio of their times is the ratio of their speeds.
+    if (baseline) row.ratioToBaseline = baseline.measurement.seconds / row.measurement.seconds;
+    const baselineCpu = baseline?.measurement.cpuSeconds;
+    if (baselineCpu !== undefined && row.measurement.cpuSeconds !== undefined)
+      row.cpuRatioToBaseline = baselineCpu / row.measurement.cpuSeconds;
     rows.push(row);
   }
 
@@ -119,7 +200,7 @@ async function main(): Promise<void> {
   const resultsPath = join(DATA_DIR, "results.json");
   writeFileSync(
     resultsPath,
-    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, runs, set: set.manifest.spec, single: single.manifest.spec, rows, sweep }, null, 2)}\n`,
+    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, runs, set: set.manifest.spec, single: single.manifest.spec, realistic: { spec: realistic.manifest.realistic, pools, gzipped: realistic.manifest.gzipped, files: realistic.manifest.files.length }, rows, sweep, hotPath, load, coldStart }, null, 2)}\n`,
   );
   console.error(`\nwrote ${resultsPath}`);
 }

@@ -50,9 +50,9 @@ export interface SweepBenchResult {
 }
 
 /** Counts every S3 request the engine's client sends, by command, without changing it. */
-function countS3Requests(aws: AwsClients): Record<string, number> {
+async function countS3Requests(aws: AwsClients): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  aws.s3(REGION).middlewareStack.add(
+  (await aws.s3(REGION)).middlewareStack.add(
     (next, context) => async (args) => {
       const command = String(context.commandName ?? "unknown");
       counts[command] = (counts[command] ?? 0) + 1;
@@ -64,8 +64,13 @@ function countS3Requests(aws: AwsClients): Record<string, number> {
 }
 
 async function createBuckets(endpoint: string, count: number): Promise<void> {
-  const aws = createAwsClients({ endpoint, credentials: { accessKeyId: "testing", secretAccessKey: "testing" }, maxAttempts: 3, userAgent: "bench" });
-  const s3 = aws.s3(REGION);
+  const aws = createAwsClients({
+    endpoint,
+    credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+    maxAttempts: 3,
+    userAgent: "bench",
+  });
+  const s3 = await aws.s3(REGION);
   const names = Array.from({ length: count }, (_unused, index) => `bench-bucket-${String(index).padStart(5, "0")}`);
   // A few at a time: the emulator is one Python process.
   for (let start = 0; start < names.length; start += 16) {
@@ -86,8 +91,13 @@ async function sweepOnce(endpoint: string, selected: readonly AnyControl[], swee
   const db = openDatabase(join(dir, "engine.db"));
   try {
     const policy = parsePolicy("{}", "bench policy", controls);
-    const aws = createAwsClients({ endpoint, credentials: { accessKeyId: "testing", secretAccessKey: "testing" }, maxAttempts: 3, userAgent: "bench" });
-    const counts = countS3Requests(aws);
+    const aws = createAwsClients({
+      endpoint,
+      credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+      maxAttempts: 3,
+      userAgent: "bench",
+    });
+    const counts = await countS3Requests(aws);
     const deps: EngineDeps = {
       index: new ControlIndex(controls),
       policy,

@@ -98,7 +98,10 @@ const recordMutations: Record<string, Mutation> = {
     const at = below(text.length);
     return text.slice(0, at) + text.slice(at + 1 + below(40));
   },
-  "number overflows to Infinity": (text) => text.replace(/:(-?\d+(?:\.\d+)?)([,}])/, (_, _n, end: string) => `:${pick(["1e999", "-1e999", "9".repeat(400)])}${end}`).replace(/^\{/, '{"n":1e999,'),
+  "number overflows to Infinity": (text) =>
+    text
+      .replace(/:(-?\d+(?:\.\d+)?)([,}])/, (_, _n, end: string) => `:${pick(["1e999", "-1e999", "9".repeat(400)])}${end}`)
+      .replace(/^\{/, '{"n":1e999,'),
   "deep nesting in a field": (text) => {
     const depth = pick([63, 64, 65, 200, 5000, 100_000]);
     return text.replace(/^\{/, `{"deep":${"[".repeat(depth)}${"]".repeat(depth)},`);
@@ -107,7 +110,11 @@ const recordMutations: Record<string, Mutation> = {
     const depth = pick([65, 3000]);
     return text.replace(/^\{/, `{"deep":${'{"a":'.repeat(depth)}1${"}".repeat(depth)},`);
   },
-  "field of the wrong type": (text) => text.replace(/"(eventName|eventSource|eventTime|userIdentity|requestParameters)":/, (_, key: string) => `"${key}":${pick(["1", "null", "[]", "{}", '"..."', "true"])},"_was":`),
+  "field of the wrong type": (text) =>
+    text.replace(
+      /"(eventName|eventSource|eventTime|userIdentity|requestParameters)":/,
+      (_, key: string) => `"${key}":${pick(["1", "null", "[]", "{}", '"..."', "true"])},"_was":`,
+    ),
   unchanged: (text) => text,
 };
 
@@ -219,7 +226,8 @@ async function fuzzOne(input: Input, engine: LocalEngine, report: Report): Promi
   if (input.lines !== undefined) {
     const origins = results.map((r) => (r.kind === "event" ? r.event.origin : r.source));
     const expected = Array.from({ length: input.lines }, (_, i) => `fuzz#line ${i + 1}`);
-    if (origins.join("|") !== expected.join("|")) report.unaccounted.push(`${input.lines} lines gave ${results.length} results (${input.recipe})`);
+    if (origins.join("|") !== expected.join("|"))
+      report.unaccounted.push(`${input.lines} lines gave ${results.length} results (${input.recipe})`);
   }
   for (const result of results) {
     if (result.kind !== "event") continue;
@@ -238,7 +246,14 @@ async function main(): Promise<number> {
   const records = loadCorpusRecords();
   if (records.length === 0) throw new Error(`no CloudTrail records found under ${corpusDir}`);
   const engine = await openLocalEngine({ dbPath: ":memory:", logger: stderrLogger(false) });
-  const report: Report = { inputs: 0, bytes: 0, results: { event: 0, ignored: 0, rejected: 0 }, engineRuns: 0, crashes: [], unaccounted: [] };
+  const report: Report = {
+    inputs: 0,
+    bytes: 0,
+    results: { event: 0, ignored: 0, rejected: 0 },
+    engineRuns: 0,
+    crashes: [],
+    unaccounted: [],
+  };
   const deadline = performance.now() + seconds * 1000;
   try {
     while (performance.now() < deadline) {
@@ -252,7 +267,9 @@ async function main(): Promise<number> {
   }
   console.log(`fuzz: ${seconds} s, seed ${values.seed}, ${records.length} corpus records as seeds`);
   console.log(`inputs tried: ${report.inputs} (${(report.bytes / 1e6).toFixed(1)} MB)`);
-  console.log(`results: ${report.results.event} changes, ${report.results.ignored} ignored, ${report.results.rejected} rejected; ${report.engineRuns} engine runs`);
+  console.log(
+    `results: ${report.results.event} changes, ${report.results.ignored} ignored, ${report.results.rejected} rejected; ${report.engineRuns} engine runs`,
+  );
   console.log(`crashes: ${report.crashes.length}`);
   for (const crash of report.crashes.slice(0, 10)) console.log(`  ${crash}`);
   console.log(`unaccounted units: ${report.unaccounted.length}`);

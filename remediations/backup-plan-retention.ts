@@ -70,10 +70,14 @@ function describeRules(rules: readonly ShortRule[]): string {
 }
 
 export type BackupPlanParams =
-  | { kind: "raise-retention"; planId: string; region: string; minimumRetentionDays: number }
-  | { kind: "notify"; what: string };
+  { kind: "raise-retention"; planId: string; region: string; minimumRetentionDays: number } | { kind: "notify"; what: string };
 
-const raiseSchema = z.object({ kind: z.literal("raise-retention"), planId: z.string().min(1), region: z.string().min(1), minimumRetentionDays: z.number().int().positive() });
+const raiseSchema = z.object({
+  kind: z.literal("raise-retention"),
+  planId: z.string().min(1),
+  region: z.string().min(1),
+  minimumRetentionDays: z.number().int().positive(),
+});
 
 /** What apply captures: the rules as they were, so rollback puts back exactly their lifecycles. */
 const capturedSchema = z.object({
@@ -82,7 +86,12 @@ const capturedSchema = z.object({
   rules: z.array(z.record(z.string(), z.json())),
 });
 
-function finding(resource: ResourceRef, summary: string, evidence: JsonObject, context: { confirmed: boolean; event: ChangeEvent | undefined; tags?: Record<string, string> }): Verdict {
+function finding(
+  resource: ResourceRef,
+  summary: string,
+  evidence: JsonObject,
+  context: { confirmed: boolean; event: ChangeEvent | undefined; tags?: Record<string, string> },
+): Verdict {
   const result: Finding = {
     control: CONTROL_ID,
     resource,
@@ -95,41 +104,82 @@ function finding(resource: ResourceRef, summary: string, evidence: JsonObject, c
   return { kind: "violation", finding: result };
 }
 
-function retentionVerdict(resource: ResourceRef, planName: string, rules: readonly RetentionRule[], options: BackupRetentionOptions, context: { confirmed: boolean; event: ChangeEvent | undefined }): Verdict[] {
+function retentionVerdict(
+  resource: ResourceRef,
+  planName: string,
+  rules: readonly RetentionRule[],
+  options: BackupRetentionOptions,
+  context: { confirmed: boolean; event: ChangeEvent | undefined },
+): Verdict[] {
   const short = shortRules(rules, options.minimumRetentionDays);
   if (short.length === 0) {
-    return context.confirmed ? [{ kind: "no-longer-applies", resource, reason: `every rule of backup plan ${planName} keeps data at least ${options.minimumRetentionDays} days` }] : [];
+    return context.confirmed
+      ? [
+          {
+            kind: "no-longer-applies",
+            resource,
+            reason: `every rule of backup plan ${planName} keeps data at least ${options.minimumRetentionDays} days`,
+          },
+        ]
+      : [];
   }
   return [
-    finding(resource, `Backup plan ${planName} keeps data less than ${options.minimumRetentionDays} days: ${describeRules(short)}`, { planName, shortRules: short, minimumRetentionDays: options.minimumRetentionDays }, context),
+    finding(
+      resource,
+      `Backup plan ${planName} keeps data less than ${options.minimumRetentionDays} days: ${describeRules(short)}`,
+      { planName, shortRules: short, minimumRetentionDays: options.minimumRetentionDays },
+      context,
+    ),
   ];
 }
 
 function detectOffline(resource: ResourceRef, event: ChangeEvent | undefined, options: BackupRetentionOptions): Verdict[] {
   if (!event) return [];
   const context = { confirmed: false, event };
-  if (event.name === "DeleteBackupPlan") return [finding(resource, `Backup plan ${resource.id} was deleted: nothing it selected is backed up any more`, { deleted: true }, context)];
+  if (event.name === "DeleteBackupPlan")
+    return [
+      finding(resource, `Backup plan ${resource.id} was deleted: nothing it selected is backed up any more`, { deleted: true }, context),
+    ];
   if (event.name === "DeleteBackupVault") return [finding(resource, `Backup vault ${resource.id} was deleted`, { deleted: true }, context)];
   const rules = retentionRulesFromRequest(event);
-  const planName = String(event.request?.backupPlan && typeof event.request.backupPlan === "object" && !Array.isArray(event.request.backupPlan) ? (event.request.backupPlan.backupPlanName ?? resource.id) : resource.id);
+  const plan = event.request?.backupPlan;
+  const requestedName = plan && typeof plan === "object" && !Array.isArray(plan) ? plan.backupPlanName : undefined;
+  const planName = typeof requestedName === "string" ? requestedName : resource.id;
   return rules ? retentionVerdict(resource, planName, rules, options, context) : [];
 }
 
-async function detectPlan(resource: ResourceRef, event: ChangeEvent | undefined, ctx: LiveContext<BackupRetentionOptions>): Promise<Verdict[]> {
+async function detectPlan(
+  resource: ResourceRef,
+  event: ChangeEvent | undefined,
+  ctx: LiveContext<BackupRetentionOptions>,
+): Promise<Verdict[]> {
   const context = { confirmed: true, event };
   try {
     const plan = await readBackupPlan(await ctx.aws.backup(resource.region), resource.id);
     if (plan.deletionDate !== null) {
-      return [finding(resource, `Backup plan ${plan.planName} was deleted on ${plan.deletionDate}: nothing it selected is backed up any more`, { deleted: true, planName: plan.planName, deletionDate: plan.deletionDate }, context)];
+      return [
+        finding(
+          resource,
+          `Backup plan ${plan.planName} was deleted on ${plan.deletionDate}: nothing it selected is backed up any more`,
+          { deleted: true, planName: plan.planName, deletionDate: plan.deletionDate },
+          context,
+        ),
+      ];
     }
     return retentionVerdict(resource, plan.planName, retentionRulesOf(plan.rules), ctx.options, context);
   } catch (error) {
     if (!isNotFound(error)) throw error;
-    return [finding(resource, `Backup plan ${resource.id} was deleted: nothing it selected is backed up any more`, { deleted: true }, context)];
+    return [
+      finding(resource, `Backup plan ${resource.id} was deleted: nothing it selected is backed up any more`, { deleted: true }, context),
+    ];
   }
 }
 
-async function detectVault(resource: ResourceRef, event: ChangeEvent | undefined, ctx: LiveContext<BackupRetentionOptions>): Promise<Verdict[]> {
+async function detectVault(
+  resource: ResourceRef,
+  event: ChangeEvent | undefined,
+  ctx: LiveContext<BackupRetentionOptions>,
+): Promise<Verdict[]> {
   try {
     await (await ctx.aws.backup(resource.region)).send(new DescribeBackupVaultCommand({ BackupVaultName: resource.id }));
     return [{ kind: "no-longer-applies", resource, reason: `backup vault ${resource.id} exists again` }];
@@ -146,7 +196,12 @@ async function detectUnprotected(resource: ResourceRef, kind: ResourceKind, ctx:
   if (!marker) return [];
   if (isCovered(await backupCoverage(ctx, resource.region), resource, tags)) return [];
   return [
-    finding(resource, `PHI ${kind.noun} ${resource.id} is selected by no backup plan`, { unprotected: true, phiTag: marker }, { confirmed: true, event: undefined, tags }),
+    finding(
+      resource,
+      `PHI ${kind.noun} ${resource.id} is selected by no backup plan`,
+      { unprotected: true, phiTag: marker },
+      { confirmed: true, event: undefined, tags },
+    ),
   ];
 }
 
@@ -155,8 +210,8 @@ function raisedRules(rules: readonly BackupRule[], minimum: number): BackupRuleI
   return rules.map((rule) => {
     const { RuleId: _id, ...input } = rule;
     const days = rule.Lifecycle?.DeleteAfterDays;
-    if (days === undefined || days >= minimum) return input as BackupRuleInput;
-    return { ...input, Lifecycle: { ...rule.Lifecycle, DeleteAfterDays: minimum } } as BackupRuleInput;
+    if (days === undefined || days >= minimum) return input;
+    return { ...input, Lifecycle: { ...rule.Lifecycle, DeleteAfterDays: minimum } };
   });
 }
 
@@ -222,14 +277,19 @@ export const control = defineControl<BackupRetentionOptions, BackupPlanParams>({
     if (found.resource.type === BACKUP_PLAN_TYPE && Array.isArray(short) && short.length > 0 && options.proposeRetentionFix) {
       return {
         ...base,
-        summary: `Raise the retention of backup plan ${String(found.evidence.planName ?? found.resource.id)} to ${options.minimumRetentionDays} days.`,
+        summary: `Raise the retention of backup plan ${typeof found.evidence.planName === "string" ? found.evidence.planName : found.resource.id} to ${options.minimumRetentionDays} days.`,
         steps: [
           "Read the plan's rules and keep them for rollback.",
           `UpdateBackupPlan: every rule that deletes recovery points sooner than ${options.minimumRetentionDays} days deletes them after ${options.minimumRetentionDays} days; other rules and settings stay as they are.`,
           "Longer retention stores more recovery points, which costs more.",
         ],
         reversible: true,
-        params: { kind: "raise-retention", planId: found.resource.id, region: found.resource.region, minimumRetentionDays: options.minimumRetentionDays },
+        params: {
+          kind: "raise-retention",
+          planId: found.resource.id,
+          region: found.resource.region,
+          minimumRetentionDays: options.minimumRetentionDays,
+        },
       };
     }
     const what = found.summary;
@@ -262,7 +322,10 @@ export const control = defineControl<BackupRetentionOptions, BackupPlanParams>({
     const before = { planId: params.planId, planName: current.planName, rules: JSON.parse(JSON.stringify(current.rules)) as JsonObject[] };
     const raised = raisedRules(current.rules, params.minimumRetentionDays);
     await updateRules(ctx, params.region, params.planId, current.planName, raised);
-    return { before, after: { planId: params.planId, planName: current.planName, rules: JSON.parse(JSON.stringify(raised)) as JsonObject[] } };
+    return {
+      before,
+      after: { planId: params.planId, planName: current.planName, rules: JSON.parse(JSON.stringify(raised)) as JsonObject[] },
+    };
   },
 
   async verify(plan, ctx) {
@@ -272,7 +335,11 @@ export const control = defineControl<BackupRetentionOptions, BackupPlanParams>({
     return {
       ok: short.length === 0 && current.deletionDate === null,
       state: { planId: params.planId, rules: retentionRulesOf(current.rules) },
-      ...(short.length > 0 ? { detail: `backup plan ${current.planName} still keeps data less than ${params.minimumRetentionDays} days: ${describeRules(short)}` } : {}),
+      ...(short.length > 0
+        ? {
+            detail: `backup plan ${current.planName} still keeps data less than ${params.minimumRetentionDays} days: ${describeRules(short)}`,
+          }
+        : {}),
     };
   },
 
@@ -282,7 +349,7 @@ export const control = defineControl<BackupRetentionOptions, BackupPlanParams>({
     if (previous.planId !== params.planId) {
       throw new InvalidControlDataError(`field planId: captured state is for plan ${previous.planId}, the plan is for ${params.planId}`);
     }
-    const rules = (previous.rules as unknown as BackupRule[]).map(({ RuleId: _id, ...rule }) => rule as BackupRuleInput);
+    const rules = (previous.rules as unknown as BackupRule[]).map(({ RuleId: _id, ...rule }) => rule);
     await updateRules(ctx, params.region, params.planId, previous.planName, rules);
   },
 

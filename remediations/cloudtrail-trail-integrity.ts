@@ -10,14 +10,7 @@ import {
   UpdateTrailCommand,
   type UpdateTrailCommandInput,
 } from "@aws-sdk/client-cloudtrail";
-import {
-  CATEGORIES,
-  canonicalJson,
-  defineControl,
-  type ChangeEvent,
-  type LiveContext,
-  type ResourceRef,
-} from "@hipaa-remediate/core";
+import { CATEGORIES, canonicalJson, defineControl, type ChangeEvent, type LiveContext, type ResourceRef } from "@hipaa-remediate/core";
 import { z } from "zod";
 import { resolveAccount } from "./lib/account";
 import { hasErrorCode } from "./lib/aws-errors";
@@ -261,8 +254,7 @@ export function requiredTrail(current: TrailSetting, options: TrailIntegrityOpti
     logFileValidation: require.logFileValidation && current.logFileValidation === false ? true : current.logFileValidation,
     multiRegion: require.multiRegion && current.multiRegion === false ? true : current.multiRegion,
     // A multi-region trail must also record global services (IAM, STS): AWS refuses the one without the other.
-    includeGlobalServiceEvents:
-      require.multiRegion && current.multiRegion === false ? true : current.includeGlobalServiceEvents,
+    includeGlobalServiceEvents: require.multiRegion && current.multiRegion === false ? true : current.includeGlobalServiceEvents,
     kmsKeyId: require.kmsEncrypted && current.kmsKeyId === "" ? (options.kmsKeyId ?? "") : current.kmsKeyId,
     eventSelectors:
       require.managementEvents && current.eventSelectors !== null ? withManagementEvents(current.eventSelectors) : current.eventSelectors,

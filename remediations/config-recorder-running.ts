@@ -25,24 +25,23 @@ import { defineSettingControl } from "./lib/setting-control";
 const CONTROL_ID = "config-recorder-running";
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
-const recreateSchema = z
-  .strictObject({
-    name: z.string().trim().min(1).max(256).default("default"),
-    /** The role Config assumes to read resource configurations (for example the AWSServiceRoleForConfig role). */
-    roleArn: z.string().trim().regex(ROLE_ARN, "roleArn must be an IAM role ARN: arn:aws:iam::<account>:role/<name>"),
-    recordingGroup: z
-      .strictObject({
-        allSupported: z.boolean().default(true),
-        includeGlobalResourceTypes: z.boolean().default(true),
-        /** CloudFormation type names Config knows, e.g. AWS::EC2::Instance; checked when the policy loads. */
-        resourceTypes: z.array(z.enum(ResourceType)).default([]),
-      })
-      .prefault({})
-      .refine((group) => group.allSupported || group.resourceTypes.length > 0, {
-        message: "recordingGroup.resourceTypes must list resource types when allSupported is false",
-        path: ["resourceTypes"],
-      }),
-  });
+const recreateSchema = z.strictObject({
+  name: z.string().trim().min(1).max(256).default("default"),
+  /** The role Config assumes to read resource configurations (for example the AWSServiceRoleForConfig role). */
+  roleArn: z.string().trim().regex(ROLE_ARN, "roleArn must be an IAM role ARN: arn:aws:iam::<account>:role/<name>"),
+  recordingGroup: z
+    .strictObject({
+      allSupported: z.boolean().default(true),
+      includeGlobalResourceTypes: z.boolean().default(true),
+      /** CloudFormation type names Config knows, e.g. AWS::EC2::Instance; checked when the policy loads. */
+      resourceTypes: z.array(z.enum(ResourceType)).default([]),
+    })
+    .prefault({})
+    .refine((group) => group.allSupported || group.resourceTypes.length > 0, {
+      message: "recordingGroup.resourceTypes must list resource types when allSupported is false",
+      path: ["resourceTypes"],
+    }),
+});
 
 const optionsSchema = z
   .strictObject({

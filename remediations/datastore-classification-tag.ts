@@ -134,13 +134,19 @@ function freshTags(resource: ResourceRef, ctx: LiveContext): Promise<TagMap> {
 async function putTag(resource: ResourceRef, key: string, value: string, ctx: LiveContext): Promise<void> {
   switch (resource.type) {
     case DB_INSTANCE_TYPE:
-      await (await ctx.aws.rds(resource.region)).send(new AddTagsToResourceCommand({ ResourceName: resource.arn, Tags: [{ Key: key, Value: value }] }));
+      await (
+        await ctx.aws.rds(resource.region)
+      ).send(new AddTagsToResourceCommand({ ResourceName: resource.arn, Tags: [{ Key: key, Value: value }] }));
       return;
     case TABLE_TYPE:
-      await (await ctx.aws.dynamodb(resource.region)).send(new TagResourceCommand({ ResourceArn: resource.arn, Tags: [{ Key: key, Value: value }] }));
+      await (
+        await ctx.aws.dynamodb(resource.region)
+      ).send(new TagResourceCommand({ ResourceArn: resource.arn, Tags: [{ Key: key, Value: value }] }));
       return;
     case VOLUME_TYPE:
-      await ctx.aws.ec2(resource.region).send(new CreateTagsCommand({ Resources: [resource.id], Tags: [{ Key: key, Value: value }] }));
+      await (
+        await ctx.aws.ec2(resource.region)
+      ).send(new CreateTagsCommand({ Resources: [resource.id], Tags: [{ Key: key, Value: value }] }));
       return;
     default:
       throw new TypeError(`${CONTROL_ID}: putTag does not handle ${resource.type}`);
@@ -156,7 +162,7 @@ async function removeTag(resource: ResourceRef, key: string, ctx: LiveContext): 
       await (await ctx.aws.dynamodb(resource.region)).send(new UntagResourceCommand({ ResourceArn: resource.arn, TagKeys: [key] }));
       return;
     case VOLUME_TYPE:
-      await ctx.aws.ec2(resource.region).send(new DeleteTagsCommand({ Resources: [resource.id], Tags: [{ Key: key }] }));
+      await (await ctx.aws.ec2(resource.region)).send(new DeleteTagsCommand({ Resources: [resource.id], Tags: [{ Key: key }] }));
       return;
     default:
       throw new TypeError(`${CONTROL_ID}: removeTag does not handle ${resource.type}`);
@@ -165,7 +171,7 @@ async function removeTag(resource: ResourceRef, key: string, ctx: LiveContext): 
 
 /** PutBucketTagging replaces the whole set; an empty set is written as DeleteBucketTagging. */
 async function writeBucketTags(resource: ResourceRef, tags: TagMap, ctx: LiveContext): Promise<void> {
-  const s3 = ctx.aws.s3(resource.region);
+  const s3 = await ctx.aws.s3(resource.region);
   const tagSet = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
   if (tagSet.length === 0) await s3.send(new DeleteBucketTaggingCommand({ Bucket: resource.id }));
   else await s3.send(new PutBucketTaggingCommand({ Bucket: resource.id, Tagging: { TagSet: tagSet } }));

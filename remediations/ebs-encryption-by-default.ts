@@ -43,11 +43,11 @@ export const control = defineSettingControl({
   setting: z.boolean(),
 
   async read(ref, ctx) {
-    const response = await ctx.aws.ec2(ref.region).send(new GetEbsEncryptionByDefaultCommand({}));
+    const response = await (await ctx.aws.ec2(ref.region)).send(new GetEbsEncryptionByDefaultCommand({}));
     return response.EbsEncryptionByDefault === true;
   },
   async write(ref, enabled, ctx) {
-    const ec2 = ctx.aws.ec2(ref.region);
+    const ec2 = await ctx.aws.ec2(ref.region);
     await ec2.send(enabled ? new EnableEbsEncryptionByDefaultCommand({}) : new DisableEbsEncryptionByDefaultCommand({}));
   },
   shortfall: (enabled) => (enabled ? undefined : "is off"),

@@ -69,10 +69,20 @@ export type VolumeEncryptionPlanParams =
 
 const planParamsSchema = z.discriminatedUnion("action", [
   z.object({ action: z.literal("notify"), subject: z.string().min(1), region: z.string().min(1), reason: z.string() }),
-  z.object({ action: z.literal("replace"), volumeId: z.string().regex(/^vol-[0-9a-f]+$/), region: z.string().min(1), kmsKeyId: z.string().nullable() }),
+  z.object({
+    action: z.literal("replace"),
+    volumeId: z.string().regex(/^vol-[0-9a-f]+$/),
+    region: z.string().min(1),
+    kmsKeyId: z.string().nullable(),
+  }),
 ]);
 
-function finding(resource: ResourceRef, summary: string, evidence: JsonObject, context: { confirmed: boolean; tags: Record<string, string>; event: ChangeEvent | undefined }): Verdict {
+function finding(
+  resource: ResourceRef,
+  summary: string,
+  evidence: JsonObject,
+  context: { confirmed: boolean; tags: Record<string, string>; event: ChangeEvent | undefined },
+): Verdict {
   const found: Finding = {
     control: CONTROL_ID,
     resource,
@@ -137,12 +147,20 @@ function judgeVolume(ref: ResourceRef, volume: LiveVolume | undefined, event: Ch
     return { kind: "no-longer-applies", resource: ref, reason };
   }
   const where = volume.attachedTo.length > 0 ? `attached to ${volume.attachedTo.join(", ")}` : "detached";
-  return finding(ref, `Volume ${ref.id} (${where}) is not encrypted`, volumeEvidence(volume), { confirmed: true, tags: volume.tags, event });
+  return finding(ref, `Volume ${ref.id} (${where}) is not encrypted`, volumeEvidence(volume), {
+    confirmed: true,
+    tags: volume.tags,
+    event,
+  });
 }
 
-async function detectLive(resource: ResourceRef, event: ChangeEvent | undefined, ctx: LiveContext<VolumeEncryptionOptions>): Promise<Verdict[]> {
+async function detectLive(
+  resource: ResourceRef,
+  event: ChangeEvent | undefined,
+  ctx: LiveContext<VolumeEncryptionOptions>,
+): Promise<Verdict[]> {
   if (resource.type !== "AWS::EC2::Instance") return [judgeVolume(resource, await readVolumeShared(ctx, resource), event)];
-  const volumeIds = await instanceVolumeIds(ctx.aws.ec2(resource.region), resource.id);
+  const volumeIds = await instanceVolumeIds(await ctx.aws.ec2(resource.region), resource.id);
   if (!volumeIds) return [{ kind: "no-longer-applies", resource, reason: `instance ${resource.id} no longer exists or is terminated` }];
   const verdicts: Verdict[] = [];
   for (const volumeId of volumeIds) {
@@ -154,7 +172,8 @@ async function detectLive(resource: ResourceRef, event: ChangeEvent | undefined,
   return [{ kind: "no-longer-applies", resource, reason: `every EBS volume of instance ${resource.id} is encrypted` }];
 }
 
-const HOW_TO_FIX = "An EBS volume cannot be encrypted in place: snapshot it, copy the snapshot with encryption, create a volume from the copy, swap it in during a maintenance window, then delete the original.";
+const HOW_TO_FIX =
+  "An EBS volume cannot be encrypted in place: snapshot it, copy the snapshot with encryption, create a volume from the copy, swap it in during a maintenance window, then delete the original.";
 
 function notifyPlan(resource: ResourceRef, subject: string, reason: string): Plan<VolumeEncryptionPlanParams> {
   return {
@@ -220,14 +239,24 @@ export const control = defineControl<VolumeEncryptionOptions, VolumeEncryptionPl
   plan(found, options): Plan<VolumeEncryptionPlanParams> {
     const evidence = parseControlData(evidenceSchema, found.evidence, `evidence of ${CONTROL_ID} for ${found.resource.arn}`);
     if (evidence.subject === "launch") {
-      return notifyPlan(found.resource, `A volume of instance ${evidence.instanceId}`, `the launch asked for unencrypted volumes at ${evidence.devices.join(", ")}; confirm against EC2`);
+      return notifyPlan(
+        found.resource,
+        `A volume of instance ${evidence.instanceId}`,
+        `the launch asked for unencrypted volumes at ${evidence.devices.join(", ")}; confirm against EC2`,
+      );
     }
     const volume = `Volume ${evidence.volumeId}`;
-    if (evidence.attachedTo === null) return notifyPlan(found.resource, volume, "detected from the event alone; whether it is attached is unknown");
+    if (evidence.attachedTo === null)
+      return notifyPlan(found.resource, volume, "detected from the event alone; whether it is attached is unknown");
     if (evidence.attachedTo.length > 0) {
-      return notifyPlan(found.resource, volume, `it is attached to ${evidence.attachedTo.join(", ")}; swapping it needs that instance stopped`);
+      return notifyPlan(
+        found.resource,
+        volume,
+        `it is attached to ${evidence.attachedTo.join(", ")}; swapping it needs that instance stopped`,
+      );
     }
-    if (!options.replaceDetached) return notifyPlan(found.resource, volume, "it is detached; set replaceDetached to propose an encrypted copy");
+    if (!options.replaceDetached)
+      return notifyPlan(found.resource, volume, "it is detached; set replaceDetached to propose an encrypted copy");
     const key = options.kmsKeyId ?? "the account's default EBS key";
     const size = evidence.sizeGiB !== null ? `${evidence.sizeGiB} GiB` : "its size";
     return {
@@ -249,12 +278,12 @@ export const control = defineControl<VolumeEncryptionOptions, VolumeEncryptionPl
 
   async apply(plan, ctx) {
     const params = readPlan(plan);
-    return replaceVolume(ctx.aws.ec2(params.region), { ...params, control: CONTROL_ID, engineTagKey: ctx.engine.tagKey });
+    return replaceVolume(await ctx.aws.ec2(params.region), { ...params, control: CONTROL_ID, engineTagKey: ctx.engine.tagKey });
   },
 
   async verify(plan, ctx) {
     const params = readPlan(plan);
-    return verifyReplacement(ctx.aws.ec2(params.region), params.volumeId);
+    return verifyReplacement(await ctx.aws.ec2(params.region), params.volumeId);
   },
 
   async rollback(plan, before, ctx) {
@@ -263,7 +292,7 @@ export const control = defineControl<VolumeEncryptionOptions, VolumeEncryptionPl
     if (previous.volumeId !== params.volumeId) {
       throw new InvalidControlDataError(`field volumeId: captured state is for ${previous.volumeId}, the plan is for ${params.volumeId}`);
     }
-    await removeReplacement(ctx.aws.ec2(previous.region), previous);
+    await removeReplacement(await ctx.aws.ec2(previous.region), previous);
   },
 
   sweep: (ctx) => volumes.list(ctx),

@@ -36,9 +36,7 @@ const CONTROL_ID = "ec2-instance-in-public-subnet";
 const optionsSchema = z
   .strictObject({
     /** quarantine swaps the instance's security groups for an isolation group; stop stops the instance. */
-    action: z
-      .enum(["quarantine", "stop"], { error: "action must be quarantine or stop" })
-      .default("quarantine"),
+    action: z.enum(["quarantine", "stop"], { error: "action must be quarantine or stop" }).default("quarantine"),
   })
   .prefault({});
 
@@ -63,9 +61,7 @@ export function internetRouteIn(table: RouteTable): InternetRoute | undefined {
 
 /** The route table that governs a subnet: its explicit association, else the VPC's main table. */
 async function routeTableOf(ec2: EC2Client, subnetId: string, vpcId: string): Promise<RouteTable | undefined> {
-  const explicit = await ec2.send(
-    new DescribeRouteTablesCommand({ Filters: [{ Name: "association.subnet-id", Values: [subnetId] }] }),
-  );
+  const explicit = await ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: "association.subnet-id", Values: [subnetId] }] }));
   const associated = explicit.RouteTables?.[0];
   if (associated) return associated;
   const main = await ec2.send(
@@ -212,7 +208,7 @@ export const control = defineControl<PublicSubnetOptions, ContainmentParams>({
 
   async detect(input, ctx) {
     if (!ctx.aws) return detectOffline(input.resource, input.event);
-    return detectLive(input.resource, input.event, ctx, ctx.aws.ec2(input.resource.region));
+    return detectLive(input.resource, input.event, ctx, await ctx.aws.ec2(input.resource.region));
   },
 
   plan(finding, options): Plan<ContainmentParams> {
@@ -222,17 +218,17 @@ export const control = defineControl<PublicSubnetOptions, ContainmentParams>({
 
   async apply(plan, ctx) {
     const params = planParams(plan);
-    return containInstance(ctx.aws.ec2(params.region), params, { engineTagKey: ctx.engine.tagKey, now: ctx.now() });
+    return containInstance(await ctx.aws.ec2(params.region), params, { engineTagKey: ctx.engine.tagKey, now: ctx.now() });
   },
 
   async verify(plan, ctx) {
     const params = planParams(plan);
-    return verifyContainment(ctx.aws.ec2(params.region), params);
+    return verifyContainment(await ctx.aws.ec2(params.region), params);
   },
 
   async rollback(plan, before, ctx) {
     const params = planParams(plan);
-    await releaseInstance(ctx.aws.ec2(params.region), params, before);
+    await releaseInstance(await ctx.aws.ec2(params.region), params, before);
   },
 
   sweep: sweepInstances,

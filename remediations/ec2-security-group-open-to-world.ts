@@ -152,7 +152,7 @@ function detectOffline(resource: ResourceRef, event: ChangeEvent | undefined, po
 
 /** Live, the group as it is now decides: every rule that opens a watched port to the internet, whoever added it. */
 async function detectLive(resource: ResourceRef, event: ChangeEvent | undefined, ctx: LiveContext<OpenToWorldOptions>): Promise<Verdict[]> {
-  const ec2 = ctx.aws.ec2(resource.region);
+  const ec2 = await ctx.aws.ec2(resource.region);
   const group = await readSecurityGroupShared(ctx, resource);
   if (!group) return [{ kind: "no-longer-applies", resource, reason: `security group ${resource.id} no longer exists` }];
   const ref = securityGroupRef(group.groupId, resource.account, resource.region);
@@ -236,7 +236,7 @@ export const control = defineControl<OpenToWorldOptions, OpenToWorldPlanParams>(
 
   async apply(plan, ctx) {
     const params = readPlan(plan);
-    const ec2 = ctx.aws.ec2(params.region);
+    const ec2 = await ctx.aws.ec2(params.region);
     const present = plannedRulesIn(await requireIngressRules(ec2, params.groupId, params.region), params.rules);
     const before = { groupId: params.groupId, region: params.region, rules: present };
     // Rules removed since the finding stay removed; a redelivered apply finds nothing left and changes nothing.
@@ -248,7 +248,7 @@ export const control = defineControl<OpenToWorldOptions, OpenToWorldPlanParams>(
 
   async verify(plan, ctx) {
     const params = readPlan(plan);
-    const live = await readIngressRules(ctx.aws.ec2(params.region), params.groupId);
+    const live = await readIngressRules(await ctx.aws.ec2(params.region), params.groupId);
     const open = live.filter((r) => params.rules.some((p) => p.ruleId === r.ruleId || sameAccess(p, r)));
     const state: JsonObject = { groupId: params.groupId, openRules: open };
     if (open.length === 0) return { ok: true, state };
@@ -261,7 +261,7 @@ export const control = defineControl<OpenToWorldOptions, OpenToWorldPlanParams>(
     if (previous.groupId !== params.groupId) {
       throw new InvalidControlDataError(`field groupId: captured state is for ${previous.groupId}, the plan is for ${params.groupId}`);
     }
-    const ec2 = ctx.aws.ec2(previous.region);
+    const ec2 = await ctx.aws.ec2(previous.region);
     const live = await requireIngressRules(ec2, previous.groupId, previous.region);
     const missing = previous.rules.filter((r) => !live.some((l) => sameAccess(l, r)));
     for (const r of missing) {

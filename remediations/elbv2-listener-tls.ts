@@ -14,12 +14,19 @@ const optionsSchema = z
     /** The oldest TLS version an HTTPS or TLS listener may accept. */
     minimumTlsVersion: z.enum(["1.2", "1.3"]).default("1.2"),
     /** The security policy a listener below the minimum gets. */
-    sslPolicy: z.string().regex(/^ELBSecurityPolicy-[A-Za-z0-9-]+$/, "sslPolicy must be an ELBSecurityPolicy-… name").default("ELBSecurityPolicy-TLS13-1-2-2021-06"),
+    sslPolicy: z
+      .string()
+      .regex(/^ELBSecurityPolicy-[A-Za-z0-9-]+$/, "sslPolicy must be an ELBSecurityPolicy-… name")
+      .default("ELBSecurityPolicy-TLS13-1-2-2021-06"),
   })
   .prefault({})
   .superRefine((options, issues) => {
     if (compareTls(oldestTlsOf(options.sslPolicy), options.minimumTlsVersion) < 0) {
-      issues.addIssue({ code: "custom", path: ["sslPolicy"], message: `${options.sslPolicy} accepts TLS older than minimumTlsVersion ${options.minimumTlsVersion}` });
+      issues.addIssue({
+        code: "custom",
+        path: ["sslPolicy"],
+        message: `${options.sslPolicy} accepts TLS older than minimumTlsVersion ${options.minimumTlsVersion}`,
+      });
     }
   });
 
@@ -57,7 +64,13 @@ function redirectsToHttps(actions: ListenerSetting["defaultActions"]): boolean {
     actions.length > 0 &&
     actions.every((action) => {
       const redirect = action.RedirectConfig;
-      return action.Type === "redirect" && typeof redirect === "object" && redirect !== null && !Array.isArray(redirect) && redirect.Protocol === "HTTPS";
+      return (
+        action.Type === "redirect" &&
+        typeof redirect === "object" &&
+        redirect !== null &&
+        !Array.isArray(redirect) &&
+        redirect.Protocol === "HTTPS"
+      );
     })
   );
 }
@@ -109,7 +122,9 @@ function listenerFromEvent(event: ChangeEvent, ref: ResourceRef): ListenerSettin
     sslPolicy: stringOf(source?.sslPolicy) ?? null,
     defaultActions: objectsOf(source?.defaultActions).map((action) => ({
       Type: stringOf(action.type) ?? "",
-      ...(action.redirectConfig ? { RedirectConfig: { Protocol: stringOf((action.redirectConfig as { protocol?: string }).protocol) ?? "" } } : {}),
+      ...(action.redirectConfig
+        ? { RedirectConfig: { Protocol: stringOf((action.redirectConfig as { protocol?: string }).protocol) ?? "" } }
+        : {}),
     })),
   };
 }

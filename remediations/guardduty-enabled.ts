@@ -1,9 +1,4 @@
-import {
-  CreateDetectorCommand,
-  DeleteDetectorCommand,
-  FindingPublishingFrequency,
-  UpdateDetectorCommand,
-} from "@aws-sdk/client-guardduty";
+import { CreateDetectorCommand, DeleteDetectorCommand, FindingPublishingFrequency, UpdateDetectorCommand } from "@aws-sdk/client-guardduty";
 import { CATEGORIES } from "@hipaa-remediate/core";
 import { z } from "zod";
 import {
@@ -66,7 +61,13 @@ export const control = defineSettingControl<GuardDutyOptions, DetectorState>({
     detect: ["guardduty:ListDetectors", "guardduty:GetDetector"],
     // Tagging the created detector needs TagResource; GuardDuty's service-linked role already exists in an account
     // that had a detector, so CreateServiceLinkedRole is not asked for.
-    apply: ["guardduty:ListDetectors", "guardduty:GetDetector", "guardduty:UpdateDetector", "guardduty:CreateDetector", "guardduty:TagResource"],
+    apply: [
+      "guardduty:ListDetectors",
+      "guardduty:GetDetector",
+      "guardduty:UpdateDetector",
+      "guardduty:CreateDetector",
+      "guardduty:TagResource",
+    ],
     rollback: ["guardduty:ListDetectors", "guardduty:GetDetector", "guardduty:UpdateDetector", "guardduty:DeleteDetector"],
   },
   kind: guardDutyRegions,

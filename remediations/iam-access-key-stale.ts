@@ -212,7 +212,7 @@ async function verdictsFor(
   event: ChangeEvent | undefined,
 ): Promise<Verdict[]> {
   const firstStale = judgements.find((j) => j.assessment.reasons.length > 0);
-  const tags = firstStale ? await userTags(ctx.aws.iam(), firstStale.facts.userName) : {};
+  const tags = firstStale ? await userTags(await ctx.aws.iam(), firstStale.facts.userName) : {};
   const newAccessKeyId = newKeyIdFromEvent(event);
   return judgements.map(({ resource, facts, assessment }): Verdict => {
     if (assessment.reasons.length === 0) {
@@ -283,12 +283,8 @@ function selectionFor(resource: ResourceRef, event: ChangeEvent | undefined): Ke
   };
 }
 
-async function detectLive(
-  resource: ResourceRef,
-  event: ChangeEvent | undefined,
-  ctx: LiveContext<StaleKeyOptions>,
-): Promise<Verdict[]> {
-  const iam = ctx.aws.iam();
+async function detectLive(resource: ResourceRef, event: ChangeEvent | undefined, ctx: LiveContext<StaleKeyOptions>): Promise<Verdict[]> {
+  const iam = await ctx.aws.iam();
   const selection = selectionFor(resource, event);
   let keys: AccessKeyMetadata[];
   try {
@@ -383,13 +379,11 @@ export const control = defineControl<StaleKeyOptions, StaleKeyPlanParams>({
 
   async apply(plan, ctx) {
     const params = parsePlanParams(plan);
-    const iam = ctx.aws.iam();
+    const iam = await ctx.aws.iam();
     const status = await currentStatus(iam, params.userName, params.accessKeyId);
     const before: JsonObject = { userName: params.userName, accessKeyId: params.accessKeyId, status };
     if (status !== StatusType.Active) return { before, after: before };
-    await iam.send(
-      new UpdateAccessKeyCommand({ UserName: params.userName, AccessKeyId: params.accessKeyId, Status: StatusType.Inactive }),
-    );
+    await iam.send(new UpdateAccessKeyCommand({ UserName: params.userName, AccessKeyId: params.accessKeyId, Status: StatusType.Inactive }));
     return { before, after: { ...before, status: StatusType.Inactive } };
   },
 
@@ -397,7 +391,7 @@ export const control = defineControl<StaleKeyOptions, StaleKeyPlanParams>({
     const params = parseControlData(planParamsSchema, plan.params, `plan for ${CONTROL_ID}`);
     let status: string;
     try {
-      status = await currentStatus(ctx.aws.iam(), params.userName, params.accessKeyId);
+      status = await currentStatus(await ctx.aws.iam(), params.userName, params.accessKeyId);
     } catch (error) {
       if (!isNotFound(error)) throw error;
       status = "deleted";
@@ -416,13 +410,13 @@ export const control = defineControl<StaleKeyOptions, StaleKeyPlanParams>({
         `field accessKeyId: captured state is for ${previous.userName}/${previous.accessKeyId}, the plan is for ${params.userName}/${params.accessKeyId}`,
       );
     }
-    await ctx.aws.iam().send(
-      new UpdateAccessKeyCommand({ UserName: previous.userName, AccessKeyId: previous.accessKeyId, Status: previous.status }),
-    );
+    await (
+      await ctx.aws.iam()
+    ).send(new UpdateAccessKeyCommand({ UserName: previous.userName, AccessKeyId: previous.accessKeyId, Status: previous.status }));
   },
 
   async *sweep(ctx) {
-    const iam = ctx.aws.iam();
+    const iam = await ctx.aws.iam();
     const account = await resolveAccount(ctx);
     for await (const page of paginateListUsers({ client: iam }, {})) {
       for (const user of page.Users ?? []) {

@@ -209,7 +209,7 @@ async function userArnOf(iam: IAMClient, userName: string): Promise<string | und
 }
 
 async function detectLive(resource: ResourceRef, event: ChangeEvent | undefined, ctx: LiveContext<ConsoleMfaOptions>): Promise<Verdict[]> {
-  const iam = ctx.aws.iam();
+  const iam = await ctx.aws.iam();
   const userName = resource.id;
   const gone = (reason: string): Verdict[] => [{ kind: "no-longer-applies", resource, reason }];
   const userArn = await userArnOf(iam, userName);
@@ -230,7 +230,9 @@ async function detectLive(resource: ResourceRef, event: ChangeEvent | undefined,
   }
   const tags = tagMap((await iam.send(new ListUserTagsCommand({ UserName: userName }))).Tags);
   const evidence = { userName, userArn, loginProfileCreated: created, ageDays: wholeDaysSince(created, ctx.now()) };
-  return [finding(resource, evidence, { what: "has a console password and no MFA device", confirmed: true, tags, event, options: ctx.options })];
+  return [
+    finding(resource, evidence, { what: "has a console password and no MFA device", confirmed: true, tags, event, options: ctx.options }),
+  ];
 }
 
 function parsePlanParams(plan: Plan<ConsoleMfaPlanParams>): ConsoleMfaPlanParams {
@@ -318,7 +320,7 @@ export const control = defineControl<ConsoleMfaOptions, ConsoleMfaPlanParams>({
 
   async apply(plan, ctx) {
     const params = parsePlanParams(plan);
-    const iam = ctx.aws.iam();
+    const iam = await ctx.aws.iam();
     let devices: string[];
     try {
       devices = await mfaSerials(iam, params.userName);
@@ -338,7 +340,7 @@ export const control = defineControl<ConsoleMfaOptions, ConsoleMfaPlanParams>({
 
   async verify(plan, ctx) {
     const params = parseControlData(planParamsSchema, plan.params, `plan for ${CONTROL_ID}`);
-    const iam = ctx.aws.iam();
+    const iam = await ctx.aws.iam();
     let devices: string[];
     try {
       devices = await mfaSerials(iam, params.userName);
@@ -351,7 +353,11 @@ export const control = defineControl<ConsoleMfaOptions, ConsoleMfaPlanParams>({
     const state = { userName: params.userName, mfaDevices: devices, requireMfaPolicyAttached: attached };
     if (params.action === "notify") return { ok: true, state, detail: "grace-period warning: nothing to verify" };
     const ok = attached || devices.length > 0;
-    return { ok, state, ...(ok ? {} : { detail: `user ${params.userName} has no MFA device and inline policy ${params.policyName} is not in place` }) };
+    return {
+      ok,
+      state,
+      ...(ok ? {} : { detail: `user ${params.userName} has no MFA device and inline policy ${params.policyName} is not in place` }),
+    };
   },
 
   async rollback(plan, before, ctx) {
@@ -360,10 +366,14 @@ export const control = defineControl<ConsoleMfaOptions, ConsoleMfaPlanParams>({
     if (previous.userName !== params.userName) {
       throw new InvalidControlDataError(`field userName: captured state is for ${previous.userName}, the plan is for ${params.userName}`);
     }
-    const iam = ctx.aws.iam();
+    const iam = await ctx.aws.iam();
     if (previous.previousDocument !== null) {
       await iam.send(
-        new PutUserPolicyCommand({ UserName: previous.userName, PolicyName: previous.policyName, PolicyDocument: previous.previousDocument }),
+        new PutUserPolicyCommand({
+          UserName: previous.userName,
+          PolicyName: previous.policyName,
+          PolicyDocument: previous.previousDocument,
+        }),
       );
       return;
     }
@@ -376,7 +386,7 @@ export const control = defineControl<ConsoleMfaOptions, ConsoleMfaPlanParams>({
 
   /** Users with a console password; detection then checks their MFA devices. */
   async *sweep(ctx) {
-    const iam = ctx.aws.iam();
+    const iam = await ctx.aws.iam();
     const account = await resolveAccount(ctx);
     for await (const page of paginateListUsers({ client: iam }, {})) {
       for (const user of page.Users ?? []) {

@@ -247,13 +247,16 @@ export const control = defineSettingControl<PasswordPolicyOptions, PasswordPolic
   kind: accountSettingKind(PASSWORD_POLICY),
   setting: settingSchema,
 
-  read: (_ref, ctx) => readPolicy(ctx.aws.iam()),
+  read: async (_ref, ctx) => readPolicy(await ctx.aws.iam()),
   async write(_ref, policy, ctx) {
     // `required` always yields a policy: the fix puts one in place and never deletes it.
     if (policy === null) throw new InvalidControlDataError("field required: the fix must put a password policy, not delete it");
-    await putPolicy(ctx.aws.iam(), policy);
+    await putPolicy(await ctx.aws.iam(), policy);
   },
-  restore: (_ref, before, ctx) => (before === null ? deletePolicy(ctx.aws.iam()) : putPolicy(ctx.aws.iam(), before)),
+  restore: async (_ref, before, ctx) => {
+    const iam = await ctx.aws.iam();
+    return before === null ? deletePolicy(iam) : putPolicy(iam, before);
+  },
   shortfall(current, options) {
     const gaps = passwordPolicyGaps(current, options);
     return gaps.length > 0 ? gaps.join("; ") : undefined;

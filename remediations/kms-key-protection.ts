@@ -21,14 +21,17 @@ const DAY_MS = 86_400_000;
 const MIN_WINDOW = 7;
 const MAX_WINDOW = 30;
 
-const KEY_ID_OR_ARN = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}|arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+)$/;
+const KEY_ID_OR_ARN =
+  /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}|arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+)$/;
 
 const optionsSchema = z
   .strictObject({
     /** Customer-managed keys must rotate their key material yearly (where KMS can: symmetric keys made by KMS). */
     requireRotation: z.boolean().default(true),
     /** Keys being retired on purpose (key ids or key ARNs): their deletion, disabling or rotation is left alone. */
-    retiredKeys: z.array(z.string().trim().regex(KEY_ID_OR_ARN, "retiredKeys entries must be key ids or key ARNs (not aliases)")).default([]),
+    retiredKeys: z
+      .array(z.string().trim().regex(KEY_ID_OR_ARN, "retiredKeys entries must be key ids or key ARNs (not aliases)"))
+      .default([]),
   })
   .prefault({});
 

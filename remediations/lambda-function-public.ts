@@ -35,9 +35,15 @@ const exposureSchema: z.ZodType<FunctionExposure> = z.object({
  * with any of them is not public. Compared case-insensitively, as IAM does.
  */
 const NARROWING_CONDITION_KEYS = new Set(
-  ["aws:SourceArn", "aws:SourceAccount", "aws:SourceOwner", "aws:PrincipalOrgID", "aws:PrincipalAccount", "aws:PrincipalArn", "aws:SourceOrgID"].map(
-    (key) => key.toLowerCase(),
-  ),
+  [
+    "aws:SourceArn",
+    "aws:SourceAccount",
+    "aws:SourceOwner",
+    "aws:PrincipalOrgID",
+    "aws:PrincipalAccount",
+    "aws:PrincipalArn",
+    "aws:SourceOrgID",
+  ].map((key) => key.toLowerCase()),
 );
 /** The function URL's own permission is conditioned on the URL's auth type, which the URL fix governs. */
 const URL_AUTH_CONDITION_KEY = "lambda:functionurlauthtype";
@@ -107,7 +113,9 @@ async function converge(ref: ResourceRef, target: FunctionExposure, ctx: LiveCon
   }
   for (const statement of target.publicStatements) {
     if (!present.has(statement.sid)) {
-      await lambda.send(new AddPermissionCommand({ FunctionName: ref.id, StatementId: statement.sid, Action: statement.action, Principal: "*" }));
+      await lambda.send(
+        new AddPermissionCommand({ FunctionName: ref.id, StatementId: statement.sid, Action: statement.action, Principal: "*" }),
+      );
     }
   }
   if (target.urlAuthType !== null && current.urlAuthType !== null && target.urlAuthType !== current.urlAuthType) {
@@ -127,7 +135,9 @@ export function exposureFromEvent(event: ChangeEvent): FunctionExposure | undefi
   if (event.name.startsWith("AddPermission")) {
     const principal = stringOf(request.principal);
     if (principal === undefined) return undefined;
-    const narrowed = ["sourceArn", "sourceAccount", "principalOrgID", "functionUrlAuthType"].some((field) => stringOf(request[field]) !== undefined);
+    const narrowed = ["sourceArn", "sourceAccount", "principalOrgID", "functionUrlAuthType"].some(
+      (field) => stringOf(request[field]) !== undefined,
+    );
     const sid = stringOf(request.statementId);
     const isPublic = principal === "*" && !narrowed && sid !== undefined;
     return {
@@ -174,9 +184,27 @@ export const control = defineSettingControl<Record<string, never>, FunctionExpos
     { source: LAMBDA, name: "UpdateFunctionUrlConfig20211031", resources: functionOfEvent },
   ],
   permissions: {
-    detect: ["lambda:ListFunctions", "lambda:ListTags", "lambda:GetPolicy", "lambda:GetFunctionConfiguration", "lambda:GetFunctionUrlConfig"],
-    apply: ["lambda:GetPolicy", "lambda:GetFunctionConfiguration", "lambda:GetFunctionUrlConfig", "lambda:RemovePermission", "lambda:UpdateFunctionUrlConfig"],
-    rollback: ["lambda:GetPolicy", "lambda:GetFunctionConfiguration", "lambda:GetFunctionUrlConfig", "lambda:AddPermission", "lambda:UpdateFunctionUrlConfig"],
+    detect: [
+      "lambda:ListFunctions",
+      "lambda:ListTags",
+      "lambda:GetPolicy",
+      "lambda:GetFunctionConfiguration",
+      "lambda:GetFunctionUrlConfig",
+    ],
+    apply: [
+      "lambda:GetPolicy",
+      "lambda:GetFunctionConfiguration",
+      "lambda:GetFunctionUrlConfig",
+      "lambda:RemovePermission",
+      "lambda:UpdateFunctionUrlConfig",
+    ],
+    rollback: [
+      "lambda:GetPolicy",
+      "lambda:GetFunctionConfiguration",
+      "lambda:GetFunctionUrlConfig",
+      "lambda:AddPermission",
+      "lambda:UpdateFunctionUrlConfig",
+    ],
   },
   kind: lambdaFunctions,
   setting: exposureSchema,
@@ -192,10 +220,11 @@ export const control = defineSettingControl<Record<string, never>, FunctionExpos
     urlAuthType: current.urlAuthType === null ? null : FunctionUrlAuthType.AWS_IAM,
   }),
   describe: describeExposure,
-  summarise: (ref) => `Stop anyone from invoking Lambda function ${ref.id}: remove its public permission statements and require IAM auth on its URL.`,
+  summarise: (ref) =>
+    `Stop anyone from invoking Lambda function ${ref.id}: remove its public permission statements and require IAM auth on its URL.`,
   notes: (ref) => [
     `Callers of ${ref.id} that relied on public access (anonymous HTTP clients of the URL, other accounts without a narrower statement) lose the ability to invoke it; its own role and IAM-authorised callers keep it.`,
-    "Rollback adds the removed statements back (same Sid, action and principal \"*\") and sets the URL's auth type back to NONE.",
+    'Rollback adds the removed statements back (same Sid, action and principal "*") and sets the URL\'s auth type back to NONE.',
   ],
   fromEvent: (event) => exposureFromEvent(event),
 });

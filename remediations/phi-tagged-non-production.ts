@@ -153,7 +153,7 @@ async function detectBucket(
   event: ChangeEvent | undefined,
   ctx: LiveContext<PhiNonProductionOptions>,
 ): Promise<Verdict[]> {
-  const s3 = ctx.aws.s3(resource.region);
+  const s3 = await ctx.aws.s3(resource.region);
   try {
     // Tags often land moments after the bucket is created: judge the tags the bucket has now (read once per event or
     // sweep, whichever bucket controls ask).
@@ -175,7 +175,7 @@ async function detectInstance(
   event: ChangeEvent | undefined,
   ctx: LiveContext<PhiNonProductionOptions>,
 ): Promise<Verdict[]> {
-  const instance = await readInstance(ctx.aws.ec2(resource.region), resource.id);
+  const instance = await readInstance(await ctx.aws.ec2(resource.region), resource.id);
   if (!instance) return noLongerApplies(resource, `instance ${resource.id} no longer exists or is terminated`);
   const conflict = tagConflict(instance.tags, ctx.tags);
   if (!conflict) return notBoth(resource);
@@ -297,20 +297,20 @@ export const control = defineControl<PhiNonProductionOptions, LockdownParams>({
 
   async apply(plan, ctx) {
     const params = planParams(plan);
-    if (params.kind === "bucket") return lockDownBucket(ctx.aws.s3(params.region), params);
-    return containInstance(ctx.aws.ec2(params.region), params, { engineTagKey: ctx.engine.tagKey, now: ctx.now() });
+    if (params.kind === "bucket") return lockDownBucket(await ctx.aws.s3(params.region), params);
+    return containInstance(await ctx.aws.ec2(params.region), params, { engineTagKey: ctx.engine.tagKey, now: ctx.now() });
   },
 
   async verify(plan, ctx) {
     const params = planParams(plan);
-    if (params.kind === "bucket") return verifyBucketLockdown(ctx.aws.s3(params.region), params);
-    return verifyContainment(ctx.aws.ec2(params.region), params);
+    if (params.kind === "bucket") return verifyBucketLockdown(await ctx.aws.s3(params.region), params);
+    return verifyContainment(await ctx.aws.ec2(params.region), params);
   },
 
   async rollback(plan, before, ctx) {
     const params = planParams(plan);
-    if (params.kind === "bucket") return unlockBucket(ctx.aws.s3(params.region), params, before);
-    return releaseInstance(ctx.aws.ec2(params.region), params, before);
+    if (params.kind === "bucket") return unlockBucket(await ctx.aws.s3(params.region), params, before);
+    return releaseInstance(await ctx.aws.ec2(params.region), params, before);
   },
 
   async *sweep(ctx) {

@@ -80,8 +80,7 @@ export const control = defineSettingControl<RetentionOptions, Retention>({
   },
   required: (days, options) => Math.max(days ?? 0, options.minimumDays),
   describe: describeRetention,
-  summarise: (ref, days) =>
-    `Keep automated backups of ${isDbCluster(ref) ? "DB cluster" : "DB instance"} ${ref.id} for ${days ?? 0} days.`,
+  summarise: (ref, days) => `Keep automated backups of ${isDbCluster(ref) ? "DB cluster" : "DB instance"} ${ref.id} for ${days ?? 0} days.`,
   notes: () => [
     "Backups kept beyond the free allowance (storage equal to the database's size) are billed as backup storage.",
     "If automated backups were off (0 days), RDS turns them on with a brief outage while the instance restarts; a rollback to 0 does the same and deletes the automated backups taken since.",

@@ -57,7 +57,8 @@ export const control = defineSettingControl({
   },
   shortfall: (enabled) => (enabled === false ? "has deletion protection off" : undefined),
   required: () => true,
-  describe: (enabled) => (enabled === null ? "protected through its DB cluster" : enabled ? "protected from deletion" : "not protected from deletion"),
+  describe: (enabled) =>
+    enabled === null ? "protected through its DB cluster" : enabled ? "protected from deletion" : "not protected from deletion",
   summarise: (ref) => `Turn deletion protection back on for ${isDbCluster(ref) ? "DB cluster" : "DB instance"} ${ref.id}.`,
   notes: () => ["Deletion protection changes nothing else: the database keeps serving while it is turned on."],
   fromEvent(event, ref) {

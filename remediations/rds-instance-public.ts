@@ -105,9 +105,18 @@ export const control = defineSettingControl({
   kind: [dbInstances, dbClusters],
   quietUnlessEventBreaksIt: true,
   setting: exposure,
-  read: (ref, ctx) => exposureOf(ref, (instance) => readDbInstance(instance, ctx), (cluster) => readDbCluster(cluster, ctx)),
+  read: (ref, ctx) =>
+    exposureOf(
+      ref,
+      (instance) => readDbInstance(instance, ctx),
+      (cluster) => readDbCluster(cluster, ctx),
+    ),
   readShared: (ref, ctx) =>
-    exposureOf(ref, (instance) => describedInstance(instance, ctx), (cluster) => describedCluster(cluster, ctx)),
+    exposureOf(
+      ref,
+      (instance) => describedInstance(instance, ctx),
+      (cluster) => describedCluster(cluster, ctx),
+    ),
   write: writeExposure,
   shortfall(value, _options, ref) {
     const open = publicOnes(value);

@@ -109,7 +109,7 @@ export const control = defineControl<Record<string, never>, RootUsePlanParams>({
     };
     if (ctx.aws) {
       // Whether root has MFA at all tells the approver how exposed the account is; it does not change the verdict.
-      const summary = await ctx.aws.iam().send(new GetAccountSummaryCommand({}));
+      const summary = await (await ctx.aws.iam()).send(new GetAccountSummaryCommand({}));
       const map = summary.SummaryMap ?? {};
       evidence.rootMfaEnabled = map.AccountMFAEnabled === 1;
       evidence.rootAccessKeysPresent = (map.AccountAccessKeysPresent ?? 0) > 0;

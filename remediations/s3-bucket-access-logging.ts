@@ -20,7 +20,10 @@ const optionsSchema = z
       .regex(BUCKET_NAME, "targetBucket must be an S3 bucket name: 3-63 lower-case letters, digits, dots and hyphens")
       .optional(),
     /** Key prefix of the logs in the target bucket; `{bucket}` is replaced by the logged bucket's name. */
-    targetPrefix: z.string().max(900, "targetPrefix is longer than S3 allows for an object key").default(`s3-access-logs/${BUCKET_PLACEHOLDER}/`),
+    targetPrefix: z
+      .string()
+      .max(900, "targetPrefix is longer than S3 allows for an object key")
+      .default(`s3-access-logs/${BUCKET_PLACEHOLDER}/`),
   })
   .prefault({});
 export type AccessLoggingOptions = z.output<typeof optionsSchema>;
@@ -76,13 +79,15 @@ const setting = defineSettingControl({
   setting: loggingSchema,
 
   async read(ref, ctx) {
-    const response = await ctx.aws.s3(ref.region).send(new GetBucketLoggingCommand({ Bucket: ref.id }));
+    const response = await (await ctx.aws.s3(ref.region)).send(new GetBucketLoggingCommand({ Bucket: ref.id }));
     const enabled = response.LoggingEnabled;
     return enabled?.TargetBucket ? { targetBucket: enabled.TargetBucket, targetPrefix: enabled.TargetPrefix ?? "" } : null;
   },
   /** An empty BucketLoggingStatus turns logging off, which is how rollback restores a bucket that had none. */
   async write(ref, logging, ctx) {
-    await ctx.aws.s3(ref.region).send(
+    await (
+      await ctx.aws.s3(ref.region)
+    ).send(
       new PutBucketLoggingCommand({
         Bucket: ref.id,
         BucketLoggingStatus:

@@ -162,6 +162,14 @@ export async function readEncryption(s3: S3Client, bucket: string): Promise<Encr
   }
 }
 
+/**
+ * The encryption as this unit of work reads it: once in detection, and once more in the re-check just before a
+ * fix, whose scope apply shares, so the state apply captures before the change is the re-check's read.
+ */
+function encryptionInScope(ref: ResourceRef, ctx: LiveContext<DefaultEncryptionOptions>): Promise<EncryptionSetting | null> {
+  return ctx.reads.read(`setting:${CONTROL_ID}:${ref.arn}`, async () => readEncryption(await ctx.aws.s3(ref.region), ref.id));
+}
+
 function isKnownAlgorithm(value: string): value is ServerSideEncryption {
   return (Object.values(ServerSideEncryption) as string[]).includes(value);
 }
@@ -248,7 +256,7 @@ async function detectLive(
 ): Promise<Verdict[]> {
   const gone: Verdict = { kind: "no-longer-applies", resource, reason: `bucket ${resource.id} no longer exists` };
   try {
-    const current = await readEncryption(ctx.aws.s3(resource.region), resource.id);
+    const current = await encryptionInScope(resource, ctx);
     const gap = shortfall(current, required);
     if (gap === undefined) {
       const reason = `bucket ${resource.id} already has default encryption ${describeSetting(current)}, which meets the policy`;
@@ -309,10 +317,15 @@ export const control = defineControl<DefaultEncryptionOptions, DefaultEncryption
 
   async apply(plan, ctx) {
     const params = parseControlData(planParamsSchema, plan.params, `plan for ${CONTROL_ID}`);
-    const s3 = ctx.aws.s3(params.region);
+    if (params.bucket !== plan.resource.id || params.region !== plan.resource.region) {
+      // The re-check read plan.resource: the state captured before the change must be of the bucket written.
+      throw new InvalidControlDataError(
+        `field bucket: plan parameters name ${params.bucket} in ${params.region}, the plan is for ${plan.resource.id} in ${plan.resource.region}`,
+      );
+    }
     let current: EncryptionSetting | null;
     try {
-      current = await readEncryption(s3, params.bucket);
+      current = await encryptionInScope(plan.resource, ctx);
     } catch (error) {
       if (isNotFound(error)) throw new ResourceGoneError(`bucket ${params.bucket} no longer exists`, { cause: error });
       throw error;
@@ -320,14 +333,14 @@ export const control = defineControl<DefaultEncryptionOptions, DefaultEncryption
     const before = { bucket: params.bucket, region: params.region, configuration: current };
     // Re-checked just now: a bucket that already meets the policy keeps its (possibly stronger) rule untouched.
     if (shortfall(current, params.required) === undefined) return { before, after: before };
-    await writeEncryption(s3, params.bucket, params.required);
+    await writeEncryption(await ctx.aws.s3(params.region), params.bucket, params.required);
     return { before, after: { ...before, configuration: params.required } };
   },
 
   async verify(plan, ctx) {
     const params = parseControlData(planParamsSchema, plan.params, `plan for ${CONTROL_ID}`);
     try {
-      const current = await readEncryption(ctx.aws.s3(params.region), params.bucket);
+      const current = await readEncryption(await ctx.aws.s3(params.region), params.bucket);
       const gap = shortfall(current, params.required);
       return {
         ok: gap === undefined,
@@ -344,11 +357,9 @@ export const control = defineControl<DefaultEncryptionOptions, DefaultEncryption
     const params = parseControlData(planParamsSchema, plan.params, `plan for ${CONTROL_ID}`);
     const previous = parseControlData(beforeSchema, before, `state captured before ${CONTROL_ID} changed ${params.bucket}`);
     if (previous.bucket !== params.bucket) {
-      throw new InvalidControlDataError(
-        `field bucket: captured state is for bucket ${previous.bucket}, the plan is for ${params.bucket}`,
-      );
+      throw new InvalidControlDataError(`field bucket: captured state is for bucket ${previous.bucket}, the plan is for ${params.bucket}`);
     }
-    const s3 = ctx.aws.s3(previous.region);
+    const s3 = await ctx.aws.s3(previous.region);
     if (previous.configuration === null) {
       await s3.send(new DeleteBucketEncryptionCommand({ Bucket: previous.bucket }));
       return;

@@ -159,12 +159,12 @@ export const control = defineSettingControl({
 
   async read(ref, ctx) {
     if (isAccountBlock(ref)) return readAccountPublicAccessBlock(await ctx.aws.s3Control(ref.region), ref.account);
-    return readBucketPublicAccessBlock(ctx.aws.s3(ref.region), ref.id);
+    return readBucketPublicAccessBlock(await ctx.aws.s3(ref.region), ref.id);
   },
   /** Null deletes the block: rollback's way back to a bucket or account that had none. */
   async write(ref, block, ctx) {
     if (isAccountBlock(ref)) await writeAccountPublicAccessBlock(await ctx.aws.s3Control(ref.region), ref.account, block);
-    else await writeBucketPublicAccessBlock(ctx.aws.s3(ref.region), ref.id, block);
+    else await writeBucketPublicAccessBlock(await ctx.aws.s3(ref.region), ref.id, block);
   },
   shortfall(block) {
     const off = settingsOff(block);
@@ -181,7 +181,7 @@ export const control = defineSettingControl({
   covers,
   notes: (ref) => [
     isAccountBlock(ref)
-      ? "Who loses what: every bucket in the account stops honouring public ACL grants (AllUsers, AuthenticatedUsers) and public policy statements (Principal \"*\"); anonymous readers of any public bucket, static websites included, lose access."
+      ? 'Who loses what: every bucket in the account stops honouring public ACL grants (AllUsers, AuthenticatedUsers) and public policy statements (Principal "*"); anonymous readers of any public bucket, static websites included, lose access.'
       : `Who loses what: anonymous readers and other AWS accounts lose any access to bucket ${ref.id} granted through public ACL grants (AllUsers, AuthenticatedUsers) or bucket-policy statements for Principal "*"; new public ACLs and policies are refused.`,
     "Access granted to named IAM users, roles and accounts is unaffected.",
     "A bucket that must stay public (a static website) belongs in the control's publicBuckets option or carries its publicTag.",

@@ -48,7 +48,10 @@ export function tlsOnlyStatement(bucket: string): JsonObject {
  */
 export function deniesPlainHttp(statement: JsonObject, bucket: string): boolean {
   if (statement.Effect !== "Deny" || !isPublicPrincipal(statement.Principal)) return false;
-  const insecure = [...conditionValues(statement, "Bool", "aws:SecureTransport"), ...conditionValues(statement, "BoolIfExists", "aws:SecureTransport")];
+  const insecure = [
+    ...conditionValues(statement, "Bool", "aws:SecureTransport"),
+    ...conditionValues(statement, "BoolIfExists", "aws:SecureTransport"),
+  ];
   if (!insecure.includes("false")) return false;
   const objects = `arn:aws:s3:::${bucket}/any-object-key`;
   return (
@@ -104,17 +107,17 @@ export const control = defineSettingControl({
   kind: buckets,
   setting: policySchema,
 
-  read: (ref, ctx) => readBucketPolicy(ctx.aws.s3(ref.region), ref.id),
+  read: async (ref, ctx) => readBucketPolicy(await ctx.aws.s3(ref.region), ref.id),
   /**
    * Merges the statement into the policy as it is now rather than writing the planned text: a statement someone
    * added between the plan and an approval is kept. The planned text differs from the result only by that edit.
    */
   async write(ref, _planned, ctx) {
-    const s3 = ctx.aws.s3(ref.region);
+    const s3 = await ctx.aws.s3(ref.region);
     const current = await readBucketPolicy(s3, ref.id);
     await writeBucketPolicy(s3, ref.id, mergeStatement(current, tlsOnlyStatement(ref.id), ref.id));
   },
-  restore: (ref, before, ctx) => writeBucketPolicy(ctx.aws.s3(ref.region), ref.id, before),
+  restore: async (ref, before, ctx) => writeBucketPolicy(await ctx.aws.s3(ref.region), ref.id, before),
   shortfall(policy, _options, ref) {
     if (hasTlsDeny(policy, ref.id)) return undefined;
     if (policy === null) return "has no bucket policy, so it accepts requests without TLS";

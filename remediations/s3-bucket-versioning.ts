@@ -52,13 +52,15 @@ export const control = defineSettingControl({
   setting: versioningSchema,
 
   async read(ref, ctx) {
-    const response = await ctx.aws.s3(ref.region).send(new GetBucketVersioningCommand({ Bucket: ref.id }));
+    const response = await (await ctx.aws.s3(ref.region)).send(new GetBucketVersioningCommand({ Bucket: ref.id }));
     return response.Status ?? "Unversioned";
   },
   // MFA delete is left as it is: changing it needs the root user's MFA code, which the engine never holds.
   async write(ref, value, ctx) {
     const status = value === "Enabled" ? BucketVersioningStatus.Enabled : BucketVersioningStatus.Suspended;
-    await ctx.aws.s3(ref.region).send(new PutBucketVersioningCommand({ Bucket: ref.id, VersioningConfiguration: { Status: status } }));
+    await (
+      await ctx.aws.s3(ref.region)
+    ).send(new PutBucketVersioningCommand({ Bucket: ref.id, VersioningConfiguration: { Status: status } }));
   },
   shortfall: (value) => {
     if (value === "Enabled") return undefined;

@@ -1,9 +1,14 @@
+import { controls } from "@hipaa-remediate/remediations";
+import { Duration } from "aws-cdk-lib";
 import { Api, Cron, use, type StackContext } from "sst/constructs";
+import { useProject } from "sst/project.js";
 import { AuditLog } from "./AuditLog";
 import { State } from "./State";
 import { useDeployedPolicy } from "./lib/deployment";
 import { serviceFunction } from "./lib/functions";
-import { sendAccess, workQueue } from "./lib/queues";
+import { anyOccurrenceAlarm } from "./lib/operations";
+import { failedRunsQueue, sendAccess, workQueue } from "./lib/queues";
+import { slackContextFiles } from "./lib/slack-context";
 import { ENV, logAppendAccess } from "./lib/remediator";
 import { tableAccess } from "./lib/tables";
 import { remediatorFunction } from "./lib/remediator-function";
@@ -11,6 +16,9 @@ import { APPROVAL_WORKER_TIMEOUT, PROPOSAL_HOUSEKEEPING_TIMEOUT, SLACK_INTERACTI
 
 /** How often pending proposals are expired and reminded; expiry is in hours, so minutes of lag do not matter. */
 export const PROPOSAL_HOUSEKEEPING_SCHEDULE = "rate(10 minutes)";
+
+/** Approvals are people's clicks: two workers at a time (Lambda's minimum for an SQS mapping's maximum concurrency). */
+export const APPROVAL_WORKER_MAX_CONCURRENCY = 2;
 
 export const SLACK_INTERACTIVITY_ROUTE = "POST /slack/interactivity";
 const SLACK_INTERACTIVITY_PATH = "/slack/interactivity";
@@ -31,12 +39,13 @@ export function Approvals(context: StackContext) {
     description: "Slack approvals queue",
   });
 
+  const slackContext = slackContextFiles(useProject().paths.root, app.stage, policy.policy, controls);
   const interactivity = serviceFunction(stack, "SlackInteractivity", {
     handler: "packages/functions/src/slack-interactivity.handler",
     description: "hipaa-remediate Slack interactivity: verifies Slack's signature, queues the action or opens the exemption form",
     timeout: SLACK_INTERACTIVITY_TIMEOUT,
     environment: {
-      ...policy.environment,
+      ...slackContext.environment,
       [ENV.approvalsQueueUrl]: approvals.queue.queueUrl,
       [ENV.logTable]: log.table.tableName,
       [ENV.proposalsTable]: proposals.table.tableName,
@@ -50,7 +59,7 @@ export function Approvals(context: StackContext) {
     ],
     // The bot token opens the exemption form and replies to the user when it cannot.
     secrets: [slackSigningSecret, slackBotToken],
-    copyFiles: policy.copyFiles,
+    copyFiles: slackContext.copyFiles,
   });
 
   const api = new Api(stack, "SlackApi", {
@@ -68,7 +77,7 @@ export function Approvals(context: StackContext) {
     description: "hipaa-remediate approval worker: applies fixes people approved in Slack",
     timeout: APPROVAL_WORKER_TIMEOUT,
     // One action per invocation: each is a person's decision, applied and reported on its own.
-    consumes: { queue: approvals.queue, batchSize: 1 },
+    consumes: { queue: approvals.queue, batchSize: 1, maxConcurrency: APPROVAL_WORKER_MAX_CONCURRENCY },
   });
 
   const housekeeping = serviceFunction(stack, "ProposalHousekeeping", {
@@ -88,12 +97,21 @@ export function Approvals(context: StackContext) {
     ],
     secrets: [slackBotToken],
     copyFiles: policy.copyFiles,
+    onFailure: { queue: failedRunsQueue(stack, "HousekeepingFailedRuns", "Proposal housekeeping"), retryAttempts: 0 },
   });
   const housekeepingSchedule = new Cron(stack, "ProposalHousekeepingSchedule", {
     schedule: PROPOSAL_HOUSEKEEPING_SCHEDULE,
     // The next run comes soon enough; a failed one is not retried on top of it.
     job: { function: housekeeping.fn, cdk: { target: { retryAttempts: 0 } } },
   });
+
+  // A 5xx is Slack's click lost: the person sees an error, and the approval never reaches the worker.
+  anyOccurrenceAlarm(
+    stack,
+    "SlackApiServerErrorsAlarm",
+    api.cdk.httpApi.metricServerError({ period: Duration.minutes(5), statistic: "Sum" }),
+    "Slack interactivity endpoint: 5xx responses",
+  );
 
   stack.addOutputs({
     SlackInteractivityUrl: `${api.url}${SLACK_INTERACTIVITY_PATH}`,

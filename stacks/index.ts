@@ -1,3 +1,4 @@
+import { Aspects } from "aws-cdk-lib";
 import { GLOBAL_EVENTS_REGION } from "@hipaa-remediate/core";
 import { controls } from "@hipaa-remediate/remediations";
 import type { App } from "sst/constructs";
@@ -7,33 +8,35 @@ import { AuditLog } from "./AuditLog";
 import { Engine } from "./Engine";
 import { GlobalEvents } from "./GlobalEvents";
 import { Ingestion } from "./Ingestion";
+import { Operations } from "./Operations";
+import { OrganizationBus } from "./OrganizationBus";
+import { RegionEvents } from "./RegionEvents";
 import { State } from "./State";
 import { Sweep } from "./Sweep";
 import { provideDeployment } from "./lib/deployment";
+import { EveryRoleHasABoundary } from "./lib/permissions-boundary";
+import { assertDeployableRegion } from "./lib/forwarding";
 import { deployedPolicy } from "./lib/policy";
-import { SettingsError, type AppSettings } from "./lib/settings";
+import type { AppSettings } from "./lib/settings";
 
 /**
  * Builds the stacks for the app's region. SST v2 deploys every stack of an app into the app's region (stacks with
- * another `env` region land there too: sst/v2#111), so the us-east-1 forwarder is its own deployment of the same
- * app: `npx sst deploy` in the home region, then `npx sst deploy --region us-east-1` when home is elsewhere.
+ * another `env` region land there too: sst/v2#111), so each region is its own deployment of the same app: the engine
+ * at home, and in every other region of the policy's scope.regions (plus us-east-1 for global services' events) the
+ * rules forwarding events home. `npm run deploy:regions -- --stage <stage>` runs them all (stacks/scripts).
  */
 export function registerStacks(app: App, settings: AppSettings): void {
+  // Every role of every stack, the constructs' own included, gets a permissions boundary.
+  Aspects.of(app).add(new EveryRoleHasABoundary());
+  // Validated before any stack exists: an invalid policy fails synth with the parser's message. Every region reads
+  // it, because its scope decides which regions forward and what.
+  const policy = deployedPolicy(settings.policyFile, useProject().paths.root, controls);
+  assertDeployableRegion(app.region, settings.homeRegion, policy.policy.scope);
+  provideDeployment(app, { settings, policy });
   if (app.region === settings.homeRegion) {
-    // Validated before any stack exists: an invalid policy fails synth with the parser's message.
-    const policy = deployedPolicy(settings.policyFile, useProject().paths.root, controls);
-    provideDeployment(app, { settings, policy });
-    app.stack(AuditLog).stack(State).stack(Ingestion).stack(Engine).stack(Approvals).stack(Sweep);
+    app.stack(Operations).stack(AuditLog).stack(State).stack(Ingestion).stack(Engine).stack(Approvals).stack(Sweep);
+    if (policy.policy.scope.organization !== undefined) app.stack(OrganizationBus);
     return;
   }
-  if (app.region === GLOBAL_EVENTS_REGION) {
-    provideDeployment(app, { settings });
-    app.stack(GlobalEvents);
-    return;
-  }
-  throw new SettingsError(
-    `The app region ${app.region} is neither the home region (${settings.homeRegion}) nor ${GLOBAL_EVENTS_REGION}, ` +
-      `where global services' events are forwarded from. Deploy with --region ${settings.homeRegion}` +
-      (settings.homeRegion === GLOBAL_EVENTS_REGION ? "" : ` or --region ${GLOBAL_EVENTS_REGION}`),
-  );
+  app.stack(app.region === GLOBAL_EVENTS_REGION ? GlobalEvents : RegionEvents);
 }

@@ -15,7 +15,7 @@ export class AccountUnknownError extends Error {
 export async function resolveAccount(ctx: LiveContext): Promise<string> {
   if (ctx.account) return ctx.account;
   const region = ctx.regions[0] ?? "us-east-1";
-  const identity = await ctx.aws.sts(region).send(new GetCallerIdentityCommand({}));
+  const identity = await (await ctx.aws.sts(region)).send(new GetCallerIdentityCommand({}));
   if (!identity.Account) throw new AccountUnknownError("GetCallerIdentity returned no Account");
   return identity.Account;
 }

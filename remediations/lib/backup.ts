@@ -54,7 +54,10 @@ export function retentionRulesFromRequest(event: ChangeEvent): RetentionRule[] |
 }
 
 export function retentionRulesOf(rules: readonly BackupRule[] | undefined): RetentionRule[] {
-  return (rules ?? []).map((rule) => ({ ruleName: rule.RuleName ?? "(unnamed rule)", deleteAfterDays: rule.Lifecycle?.DeleteAfterDays ?? null }));
+  return (rules ?? []).map((rule) => ({
+    ruleName: rule.RuleName ?? "(unnamed rule)",
+    deleteAfterDays: rule.Lifecycle?.DeleteAfterDays ?? null,
+  }));
 }
 
 export interface BackupPlanState {
@@ -116,7 +119,9 @@ export function backupCoverage(ctx: LiveContext, region: string): Promise<Backup
         if (!plan.BackupPlanId || plan.DeletionDate) continue;
         for await (const selections of paginateListBackupSelections({ client: backup }, { BackupPlanId: plan.BackupPlanId })) {
           for (const listed of selections.BackupSelectionsList ?? []) {
-            const selection = await backup.send(new GetBackupSelectionCommand({ BackupPlanId: plan.BackupPlanId, SelectionId: listed.SelectionId }));
+            const selection = await backup.send(
+              new GetBackupSelectionCommand({ BackupPlanId: plan.BackupPlanId, SelectionId: listed.SelectionId }),
+            );
             coverage.resources.push(...(selection.BackupSelection?.Resources ?? []));
             coverage.tagConditions.push(...conditionsOf(selection.BackupSelection?.ListOfTags));
           }

@@ -226,6 +226,12 @@ export function conditionValues(statement: JsonObject, operator: string, key: st
   const operands = objectAt(statement, "Condition", operator);
   if (!operands) return [];
   const wanted = key.toLowerCase();
-  const values = Object.entries(operands).filter(([name]) => name.toLowerCase() === wanted).map(([, value]) => value);
-  return values.flatMap((value) => (Array.isArray(value) ? value : [value])).map((value) => String(value).toLowerCase());
+  const values = Object.entries(operands)
+    .filter(([name]) => name.toLowerCase() === wanted)
+    .map(([, value]) => value);
+  // IAM condition values are strings, numbers or booleans; anything else matches nothing rather than "[object object]".
+  return values
+    .flatMap((value) => (Array.isArray(value) ? value : [value]))
+    .filter((value) => typeof value === "string" || typeof value === "number" || typeof value === "boolean")
+    .map((value) => String(value).toLowerCase());
 }

@@ -102,7 +102,9 @@ function readWriteTypeOf(value: string | undefined): BasicSelector["readWriteTyp
 }
 
 /** GetEventSelectors' answer as plain JSON. */
-export function selectorsFromApi(response: Pick<GetEventSelectorsCommandOutput, "EventSelectors" | "AdvancedEventSelectors">): EventSelectors {
+export function selectorsFromApi(
+  response: Pick<GetEventSelectorsCommandOutput, "EventSelectors" | "AdvancedEventSelectors">,
+): EventSelectors {
   const advanced = response.AdvancedEventSelectors ?? [];
   if (advanced.length > 0) {
     return {
@@ -133,7 +135,10 @@ export function selectorsFromApi(response: Pick<GetEventSelectorsCommandOutput, 
 }
 
 /** Selectors as PutEventSelectors takes them. */
-export function selectorsForApi(selectors: EventSelectors): { EventSelectors?: EventSelector[]; AdvancedEventSelectors?: AdvancedEventSelector[] } {
+export function selectorsForApi(selectors: EventSelectors): {
+  EventSelectors?: EventSelector[];
+  AdvancedEventSelectors?: AdvancedEventSelector[];
+} {
   if (selectors.form === "advanced") {
     return {
       AdvancedEventSelectors: selectors.selectors.map((selector) => ({

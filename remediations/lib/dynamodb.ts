@@ -25,10 +25,9 @@ function tableNameOf(value: string): string {
 
 /** The table a record names: `requestParameters.tableName` (a name or an ARN), or CreateTable's response. */
 export function tableRefsFromEvent(event: ChangeEvent): ResourceRef[] {
-  const names = [
-    ...stringsOf(event.request?.tableName),
-    ...stringsOf(objectAt(event.response, "tableDescription")?.tableName),
-  ].map(tableNameOf);
+  const names = [...stringsOf(event.request?.tableName), ...stringsOf(objectAt(event.response, "tableDescription")?.tableName)].map(
+    tableNameOf,
+  );
   return [...new Set(names)].map((name) => tableRef(name, event.account, event.region));
 }
 

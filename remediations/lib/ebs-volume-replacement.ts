@@ -93,9 +93,16 @@ export async function requireVolume(ec2: EC2Client, volumeId: string): Promise<L
  * Replaces the volume, re-checking it first. An encrypted volume, or one already superseded, is left alone
  * (before equals after); a volume attached since the finding is refused, since swapping it needs the instance.
  */
-export async function replaceVolume(ec2: EC2Client, request: ReplacementRequest): Promise<{ before: ReplacementBefore; after: JsonObject }> {
+export async function replaceVolume(
+  ec2: EC2Client,
+  request: ReplacementRequest,
+): Promise<{ before: ReplacementBefore; after: JsonObject }> {
   const volume = await requireVolume(ec2, request.volumeId);
-  const before: ReplacementBefore = { volumeId: volume.volumeId, region: request.region, supersededBy: volume.tags[SUPERSEDED_TAG] ?? null };
+  const before: ReplacementBefore = {
+    volumeId: volume.volumeId,
+    region: request.region,
+    supersededBy: volume.tags[SUPERSEDED_TAG] ?? null,
+  };
   if (volume.encrypted || before.supersededBy !== null) return { before, after: before };
   if (volume.attachedTo.length > 0 || volume.state !== "available") {
     throw new VolumeReplacementError(
@@ -149,7 +156,8 @@ export async function verifyReplacement(ec2: EC2Client, volumeId: string): Promi
   if (!original) return { ok: false, state: { volumeId, exists: false }, detail: `volume ${volumeId} no longer exists` };
   if (original.encrypted) return { ok: true, state: { volumeId, encrypted: true } };
   const replacementId = original.tags[SUPERSEDED_TAG];
-  if (!replacementId) return { ok: false, state: { volumeId, encrypted: false }, detail: `volume ${volumeId} is not encrypted and has no replacement` };
+  if (!replacementId)
+    return { ok: false, state: { volumeId, encrypted: false }, detail: `volume ${volumeId} is not encrypted and has no replacement` };
   const replacement = await readVolume(ec2, replacementId);
   const state: JsonObject = {
     volumeId,
@@ -160,7 +168,11 @@ export async function verifyReplacement(ec2: EC2Client, volumeId: string): Promi
   if (!replacement) return { ok: false, state, detail: `replacement volume ${replacementId} of ${volumeId} no longer exists` };
   if (!replacement.encrypted) return { ok: false, state, detail: `replacement volume ${replacementId} is not encrypted` };
   if (replacement.availabilityZone !== original.availabilityZone) {
-    return { ok: false, state, detail: `replacement volume ${replacementId} is in ${replacement.availabilityZone}, not ${original.availabilityZone}` };
+    return {
+      ok: false,
+      state,
+      detail: `replacement volume ${replacementId} is in ${replacement.availabilityZone}, not ${original.availabilityZone}`,
+    };
   }
   return { ok: true, state };
 }

@@ -1,4 +1,10 @@
-import { DescribeInstancesCommand, DescribeVolumesCommand, paginateDescribeVolumes, type EC2Client, type Volume } from "@aws-sdk/client-ec2";
+import {
+  DescribeInstancesCommand,
+  DescribeVolumesCommand,
+  paginateDescribeVolumes,
+  type EC2Client,
+  type Volume,
+} from "@aws-sdk/client-ec2";
 import type { ChangeEvent, LiveContext, ResourceRef } from "@hipaa-remediate/core";
 import { resolveAccount } from "./account";
 import { isNotFound } from "./aws-errors";
@@ -71,7 +77,7 @@ export async function readVolume(ec2: EC2Client, volumeId: string): Promise<Live
 
 /** `readVolume` through the unit of work's cache, shared by detection and the kind's tags. */
 export function readVolumeShared(ctx: LiveContext, ref: ResourceRef): Promise<LiveVolume | undefined> {
-  return ctx.reads.read(`volume:${ref.arn}`, () => readVolume(ctx.aws.ec2(ref.region), ref.id));
+  return ctx.reads.read(`volume:${ref.arn}`, async () => readVolume(await ctx.aws.ec2(ref.region), ref.id));
 }
 
 /** The EBS volumes attached to an instance, or undefined when the instance is gone or terminated. */
@@ -90,7 +96,7 @@ export async function instanceVolumeIds(ec2: EC2Client, instanceId: string): Pro
 async function* listVolumes(ctx: LiveContext): AsyncGenerator<ResourceRef> {
   const account = await resolveAccount(ctx);
   for (const region of ctx.regions) {
-    for await (const page of paginateDescribeVolumes({ client: ctx.aws.ec2(region) }, {})) {
+    for await (const page of paginateDescribeVolumes({ client: await ctx.aws.ec2(region) }, {})) {
       for (const volume of page.Volumes ?? []) {
         if (volume.VolumeId && !GONE_STATES.has(volume.State ?? "")) yield volumeRef(volume.VolumeId, account, region);
       }

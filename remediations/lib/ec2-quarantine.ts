@@ -150,9 +150,7 @@ function groupRefs(groups: readonly GroupIdentifier[] | undefined): GroupRef[] {
 }
 
 function toLiveInstance(instance: Instance & { InstanceId: string }, ownerId: string | undefined): LiveInstance {
-  const enis = [...(instance.NetworkInterfaces ?? [])].sort(
-    (a, b) => (a.Attachment?.DeviceIndex ?? 0) - (b.Attachment?.DeviceIndex ?? 0),
-  );
+  const enis = [...(instance.NetworkInterfaces ?? [])].sort((a, b) => (a.Attachment?.DeviceIndex ?? 0) - (b.Attachment?.DeviceIndex ?? 0));
   const instanceGroups = groupRefs(instance.SecurityGroups);
   const interfaces = enis.flatMap((eni): InterfaceGroups[] => {
     if (!eni.NetworkInterfaceId) return [];
@@ -162,9 +160,7 @@ function toLiveInstance(instance: Instance & { InstanceId: string }, ownerId: st
     return [{ networkInterfaceId: eni.NetworkInterfaceId, subnetId: eni.SubnetId ?? null, groups }];
   });
   const subnetIds = [instance.SubnetId, ...enis.map((eni) => eni.SubnetId)].filter((id): id is string => Boolean(id));
-  const publicIps = [instance.PublicIpAddress, ...enis.map((eni) => eni.Association?.PublicIp)].filter(
-    (ip): ip is string => Boolean(ip),
-  );
+  const publicIps = [instance.PublicIpAddress, ...enis.map((eni) => eni.Association?.PublicIp)].filter((ip): ip is string => Boolean(ip));
   return {
     instanceId: instance.InstanceId,
     ownerId,
@@ -267,19 +263,12 @@ async function revokeAllRules(ec2: EC2Client, group: SecurityGroup & { GroupId: 
     await ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: group.GroupId, IpPermissions: group.IpPermissions }));
   }
   if (group.IpPermissionsEgress && group.IpPermissionsEgress.length > 0) {
-    await ec2.send(
-      new RevokeSecurityGroupEgressCommand({ GroupId: group.GroupId, IpPermissions: group.IpPermissionsEgress }),
-    );
+    await ec2.send(new RevokeSecurityGroupEgressCommand({ GroupId: group.GroupId, IpPermissions: group.IpPermissionsEgress }));
   }
 }
 
 /** The isolation group of a VPC, created when missing, always without rules. */
-export async function ensureIsolationGroup(
-  ec2: EC2Client,
-  vpcId: string,
-  name: string,
-  engineTagKey: string,
-): Promise<string> {
+export async function ensureIsolationGroup(ec2: EC2Client, vpcId: string, name: string, engineTagKey: string): Promise<string> {
   let group = await findGroup(ec2, vpcId, name);
   if (!group) {
     try {
@@ -316,9 +305,7 @@ async function setGroups(
   }
   // AWS refuses ModifyInstanceAttribute Groups for an instance with several interfaces.
   for (const eni of interfaces) {
-    await ec2.send(
-      new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: eni.networkInterfaceId, Groups: eni.groupIds }),
-    );
+    await ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: eni.networkInterfaceId, Groups: eni.groupIds }));
   }
 }
 
@@ -390,9 +377,7 @@ async function startInstance(ec2: EC2Client, instanceId: string): Promise<void> 
 export async function releaseInstance(ec2: EC2Client, params: ContainmentParams, before: JsonObject): Promise<void> {
   const previous = parseControlData(instanceSnapshotSchema, before, `state captured before containing ${params.instanceId}`);
   if (previous.instanceId !== params.instanceId) {
-    throw new ContainmentError(
-      `field instanceId: captured state is for ${previous.instanceId}, the plan is for ${params.instanceId}`,
-    );
+    throw new ContainmentError(`field instanceId: captured state is for ${previous.instanceId}, the plan is for ${params.instanceId}`);
   }
   const instance = await requireInstance(ec2, params.instanceId);
   if (params.action === "stop") {
@@ -443,7 +428,7 @@ export async function* sweepInstances(ctx: LiveContext): AsyncGenerator<Resource
   const account = await resolveAccount(ctx);
   for (const region of ctx.regions) {
     const pages = paginateDescribeInstances(
-      { client: ctx.aws.ec2(region) },
+      { client: await ctx.aws.ec2(region) },
       { Filters: [{ Name: "instance-state-name", Values: LIVE_STATES }] },
     );
     for await (const page of pages) {

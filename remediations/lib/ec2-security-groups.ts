@@ -52,9 +52,7 @@ export type LiveGroup = { groupId: string; groupName: string; vpcId: string | nu
 export async function readSecurityGroup(ec2: EC2Client, ref: ResourceRef): Promise<LiveGroup | undefined> {
   const byId = isGroupId(ref.id);
   try {
-    const response = await ec2.send(
-      new DescribeSecurityGroupsCommand(byId ? { GroupIds: [ref.id] } : { GroupNames: [ref.id] }),
-    );
+    const response = await ec2.send(new DescribeSecurityGroupsCommand(byId ? { GroupIds: [ref.id] } : { GroupNames: [ref.id] }));
     const group = response.SecurityGroups?.find((g) => (byId ? g.GroupId === ref.id : g.GroupName === ref.id));
     if (!group?.GroupId) return undefined;
     return { groupId: group.GroupId, groupName: group.GroupName ?? "", vpcId: group.VpcId ?? null, tags: tagMap(group.Tags) };
@@ -66,7 +64,7 @@ export async function readSecurityGroup(ec2: EC2Client, ref: ResourceRef): Promi
 
 /** `readSecurityGroup` through the unit of work's cache, so detection and the kind's tags describe a group once. */
 export function readSecurityGroupShared(ctx: LiveContext, ref: ResourceRef): Promise<LiveGroup | undefined> {
-  return ctx.reads.read(`security-group:${ref.arn}`, () => readSecurityGroup(ctx.aws.ec2(ref.region), ref));
+  return ctx.reads.read(`security-group:${ref.arn}`, async () => readSecurityGroup(await ctx.aws.ec2(ref.region), ref));
 }
 
 /** Every ingress rule of the group that has a CIDR source. DescribeSecurityGroupRules answers [] for a gone group. */
@@ -110,7 +108,7 @@ export async function groupAttachments(ec2: EC2Client, groupId: string): Promise
 async function* listSecurityGroups(ctx: LiveContext): AsyncGenerator<ResourceRef> {
   const account = await resolveAccount(ctx);
   for (const region of ctx.regions) {
-    for await (const page of paginateDescribeSecurityGroups({ client: ctx.aws.ec2(region) }, {})) {
+    for await (const page of paginateDescribeSecurityGroups({ client: await ctx.aws.ec2(region) }, {})) {
       for (const group of page.SecurityGroups ?? []) {
         if (group.GroupId) yield securityGroupRef(group.GroupId, group.OwnerId ?? account, region);
       }

@@ -1,10 +1,4 @@
-import {
-  DescribeKeyCommand,
-  ListResourceTagsCommand,
-  paginateListKeys,
-  type KeyMetadata,
-  type KMSClient,
-} from "@aws-sdk/client-kms";
+import { DescribeKeyCommand, ListResourceTagsCommand, paginateListKeys, type KeyMetadata, type KMSClient } from "@aws-sdk/client-kms";
 import type { ChangeEvent, LiveContext, ResourceRef } from "@hipaa-remediate/core";
 import { resolveAccount } from "./account";
 import { isNotFound } from "./aws-errors";

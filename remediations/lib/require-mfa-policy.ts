@@ -40,7 +40,14 @@ export function requireMfaPolicy(userArn: string, account: string): JsonObject {
       {
         Sid: "AllowManageOwnMfaAndPassword",
         Effect: "Allow",
-        Action: ["iam:ChangePassword", "iam:EnableMFADevice", "iam:GetMFADevice", "iam:GetUser", "iam:ListMFADevices", "iam:ResyncMFADevice"],
+        Action: [
+          "iam:ChangePassword",
+          "iam:EnableMFADevice",
+          "iam:GetMFADevice",
+          "iam:GetUser",
+          "iam:ListMFADevices",
+          "iam:ResyncMFADevice",
+        ],
         Resource: userArn,
       },
       {

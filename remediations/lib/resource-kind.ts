@@ -40,7 +40,7 @@ export function defineResourceKind(source: ResourceKindSource): ResourceKind {
       const key = `list:${source.type}:${ctx.account ?? ""}:${ctx.regions.join(",")}`;
       yield* await ctx.reads.read(key, () => collect(source.list(ctx)));
     },
-    tags: (ref, ctx) => ctx.reads.read(`tags:${ref.arn}`, () => source.tags(ref, ctx)),
+    tags: (ref, ctx) => ctx.reads.readLasting(`tags:${ref.arn}`, () => source.tags(ref, ctx)),
   };
 }
 

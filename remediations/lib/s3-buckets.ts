@@ -41,7 +41,7 @@ async function bucketRegion(s3: S3Client, bucket: string, listedRegion: string |
 /** Every bucket in the account that lives in one of the sweep's regions. A bucket deleted while listing is skipped. */
 async function* listBuckets(ctx: LiveContext): AsyncGenerator<ResourceRef> {
   const account = await resolveAccount(ctx);
-  const s3 = ctx.aws.s3(ctx.regions[0] ?? "us-east-1");
+  const s3 = await ctx.aws.s3(ctx.regions[0] ?? "us-east-1");
   for await (const page of paginateListBuckets({ client: s3 }, {})) {
     for (const bucket of page.Buckets ?? []) {
       if (!bucket.Name) continue;
@@ -62,7 +62,7 @@ export const buckets = defineResourceKind({
   type: "AWS::S3::Bucket",
   noun: "bucket",
   list: listBuckets,
-  tags: (ref, ctx) => bucketTags(ctx.aws.s3(ref.region), ref.id),
+  tags: async (ref, ctx) => bucketTags(await ctx.aws.s3(ref.region), ref.id),
 });
 
 /** The sweep of every bucket control. */

@@ -79,7 +79,7 @@ function maskBits(units: number[], width: number, prefix: number): number[] {
 function formatIpv6(groups: number[]): string {
   let bestStart = -1;
   let bestLength = 0;
-  for (let start = 0; start < groups.length; ) {
+  for (let start = 0; start < groups.length;) {
     if (groups[start] !== 0) {
       start += 1;
       continue;

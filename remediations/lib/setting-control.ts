@@ -56,8 +56,8 @@ export interface SettingControlSpec<O, S extends JsonValue> {
   read(ref: ResourceRef, ctx: LiveContext<O>): Promise<S>;
   /**
    * How detection reads the setting when sibling controls can share the read (one description per database
-   * for every RDS control): it must go through `ctx.reads`. Apply and verify always use `read`. Defaults to
-   * `read`, cached for this control alone.
+   * for every RDS control): it must go through `ctx.reads`. Apply reads the same way, in the re-check's fresh
+   * scope; verify always uses `read`. Defaults to `read`, cached for this control alone.
    */
   readShared?(ref: ResourceRef, ctx: LiveContext<O>): Promise<S>;
   /** Puts `value` in place. */
@@ -172,14 +172,20 @@ export function defineSettingControl<O, S extends JsonValue>(spec: SettingContro
     return [violation(ref, current, gap, ctx.options, { confirmed: false, tags: {}, event })];
   }
 
+  /**
+   * The setting as detection reads it: once per unit of work. Apply reads the same way, in the scope of the
+   * re-check just before it, so the state captured before the change is that re-check's read.
+   */
+  function readThroughScope(ref: ResourceRef, ctx: LiveContext<O>): Promise<S> {
+    return spec.readShared ? spec.readShared(ref, ctx) : ctx.reads.read(`setting:${spec.id}:${ref.arn}`, () => spec.read(ref, ctx));
+  }
+
   async function detectLive(ref: ResourceRef, event: ChangeEvent | undefined, ctx: LiveContext<O>): Promise<Verdict[]> {
     try {
       // Tags decide coverage when the control is scoped; otherwise they are read only for a finding, which needs them.
       const scopingTags = spec.covers ? await kindOf(ref).tags(ref, ctx) : undefined;
       if (spec.covers && !spec.covers({ ref, tags: scopingTags ?? {}, live: true, ...(event ? { event } : {}) }, ctx)) return [];
-      const current = spec.readShared
-        ? await spec.readShared(ref, ctx)
-        : await ctx.reads.read(`setting:${spec.id}:${ref.arn}`, () => spec.read(ref, ctx));
+      const current = await readThroughScope(ref, ctx);
       const gap = spec.shortfall(current, ctx.options, ref);
       if (gap === undefined) {
         if (event && spec.quietUnlessEventBreaksIt && !eventBreaksIt(event, ref, ctx.options)) return [];
@@ -201,7 +207,7 @@ export function defineSettingControl<O, S extends JsonValue>(spec: SettingContro
   /** Reads the setting for apply: a resource gone since the finding ends as "no longer applies". */
   async function readForChange(ref: ResourceRef, ctx: LiveContext<O>): Promise<S> {
     try {
-      return await spec.read(ref, ctx);
+      return await readThroughScope(ref, ctx);
     } catch (error) {
       if (isNotFound(error)) throw new ResourceGoneError(`${what(ref)} no longer exists`, { cause: error });
       throw error;

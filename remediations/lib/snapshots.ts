@@ -123,9 +123,9 @@ function restoreValues(attributes: readonly (DBSnapshotAttribute | DBClusterSnap
 /** The snapshot's sharing now. Throws the service's not-found error when the snapshot is gone. */
 export async function readSnapshotSharing(ref: ResourceRef, ctx: LiveContext): Promise<SnapshotSharing> {
   if (ref.type === EBS_SNAPSHOT_TYPE) {
-    const response = await ctx.aws
-      .ec2(ref.region)
-      .send(new DescribeSnapshotAttributeCommand({ SnapshotId: ref.id, Attribute: EBS_PERMISSION_ATTRIBUTE }));
+    const response = await (
+      await ctx.aws.ec2(ref.region)
+    ).send(new DescribeSnapshotAttributeCommand({ SnapshotId: ref.id, Attribute: EBS_PERMISSION_ATTRIBUTE }));
     const values = (response.CreateVolumePermissions ?? []).flatMap((p) => [p.Group, p.UserId].filter((v): v is string => Boolean(v)));
     return sharingOf(values);
   }
@@ -144,7 +144,9 @@ export async function readSnapshotSharing(ref: ResourceRef, ctx: LiveContext): P
  */
 export async function setSnapshotPublic(ref: ResourceRef, makePublic: boolean, ctx: LiveContext): Promise<void> {
   if (ref.type === EBS_SNAPSHOT_TYPE) {
-    await ctx.aws.ec2(ref.region).send(
+    await (
+      await ctx.aws.ec2(ref.region)
+    ).send(
       new ModifySnapshotAttributeCommand({
         SnapshotId: ref.id,
         Attribute: EBS_PERMISSION_ATTRIBUTE,
@@ -175,10 +177,13 @@ export const ebsSnapshots = defineResourceKind({
   async *list(ctx) {
     const account = await resolveAccount(ctx);
     for (const region of ctx.regions) {
-      for await (const page of paginateDescribeSnapshots({ client: ctx.aws.ec2(region) }, {
-        OwnerIds: ["self"],
-        Filters: [{ Name: "owner-id", Values: [account] }],
-      })) {
+      for await (const page of paginateDescribeSnapshots(
+        { client: await ctx.aws.ec2(region) },
+        {
+          OwnerIds: ["self"],
+          Filters: [{ Name: "owner-id", Values: [account] }],
+        },
+      )) {
         for (const snapshot of page.Snapshots ?? []) {
           if (snapshot.SnapshotId && (snapshot.OwnerId ?? account) === account) yield ebsSnapshotRef(snapshot.SnapshotId, account, region);
         }
@@ -186,7 +191,7 @@ export const ebsSnapshots = defineResourceKind({
     }
   },
   async tags(ref, ctx) {
-    const response = await ctx.aws.ec2(ref.region).send(new DescribeSnapshotsCommand({ SnapshotIds: [ref.id] }));
+    const response = await (await ctx.aws.ec2(ref.region)).send(new DescribeSnapshotsCommand({ SnapshotIds: [ref.id] }));
     return tagMap(response.Snapshots?.find((s) => s.SnapshotId === ref.id)?.Tags);
   },
 });

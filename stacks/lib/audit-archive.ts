@@ -6,6 +6,8 @@ import { Cron } from "sst/constructs";
 import type { Construct } from "constructs";
 import type { DeployedPolicy } from "./policy";
 import { serviceFunction } from "./functions";
+import { bucketEncryptionFor } from "./operations";
+import { failedRunsQueue } from "./queues";
 import { ENV } from "./remediator";
 import type { EngineTable } from "./tables";
 import { LOG_ANCHOR_TIMEOUT, LOG_EXPORT_TIMEOUT } from "./timeouts";
@@ -56,7 +58,7 @@ export function auditArchive(scope: Construct, log: EngineTable, policy: Deploye
     objectLockEnabled: true,
     objectLockDefaultRetention: s3.ObjectLockRetention.compliance(Duration.days(policy.policy.audit.retentionDays)),
     versioned: true,
-    encryption: s3.BucketEncryption.S3_MANAGED,
+    ...bucketEncryptionFor(scope),
     blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
     enforceSSL: true,
     removalPolicy: RemovalPolicy.RETAIN,
@@ -65,6 +67,8 @@ export function auditArchive(scope: Construct, log: EngineTable, policy: Deploye
   const readLog = (sid: string) =>
     new iam.PolicyStatement({ sid, effect: iam.Effect.ALLOW, actions: ["dynamodb:Query"], resources: [log.table.tableArn] });
   const environment = { [ENV.logTable]: log.table.tableName, [AUDIT_BUCKET_ENV]: bucket.bucketName };
+  // A failed anchor or export leaves a gap in the evidence until the next run fills it: someone should know.
+  const failedRuns = failedRunsQueue(scope, "AuditArchiveFailedRuns", "Audit log anchor or export");
 
   const anchor = serviceFunction(scope, "LogAnchor", {
     handler: "packages/functions/src/log-anchor.handler",
@@ -74,8 +78,14 @@ export function auditArchive(scope: Construct, log: EngineTable, policy: Deploye
     statements: [
       readLog("ReadLogHead"),
       // PutObject only: retention comes from the bucket default, so no s3:PutObjectRetention, and no read or delete.
-      new iam.PolicyStatement({ sid: "PublishAnchors", effect: iam.Effect.ALLOW, actions: ["s3:PutObject"], resources: [bucket.arnForObjects(`${ANCHOR_PREFIX}*`)] }),
+      new iam.PolicyStatement({
+        sid: "PublishAnchors",
+        effect: iam.Effect.ALLOW,
+        actions: ["s3:PutObject"],
+        resources: [bucket.arnForObjects(`${ANCHOR_PREFIX}*`)],
+      }),
     ],
+    onFailure: { queue: failedRuns, retryAttempts: 2 },
   });
   const anchorSchedule = new Cron(scope, "LogAnchorSchedule", {
     schedule: LOG_ANCHOR_SCHEDULE,
@@ -90,7 +100,12 @@ export function auditArchive(scope: Construct, log: EngineTable, policy: Deploye
     environment: { ...environment, [ENV.serviceName]: "hipaa-remediate-log-export" },
     statements: [
       readLog("ReadLogEntries"),
-      new iam.PolicyStatement({ sid: "WriteExports", effect: iam.Effect.ALLOW, actions: ["s3:PutObject"], resources: [bucket.arnForObjects(`${EXPORT_PREFIX}*`)] }),
+      new iam.PolicyStatement({
+        sid: "WriteExports",
+        effect: iam.Effect.ALLOW,
+        actions: ["s3:PutObject"],
+        resources: [bucket.arnForObjects(`${EXPORT_PREFIX}*`)],
+      }),
       // Where the last export ended is in the object keys; listing is limited to the exports prefix.
       new iam.PolicyStatement({
         sid: "FindLastExport",
@@ -100,6 +115,7 @@ export function auditArchive(scope: Construct, log: EngineTable, policy: Deploye
         conditions: { StringLike: { "s3:prefix": [`${EXPORT_PREFIX}*`] } },
       }),
     ],
+    onFailure: { queue: failedRuns, retryAttempts: 2 },
   });
   const exportSchedule = new Cron(scope, "LogExportSchedule", {
     schedule: LOG_EXPORT_SCHEDULE,

@@ -18,13 +18,15 @@ export function provideDeployment(app: App, deployment: Deployment): void {
 
 export function useDeployment(app: App): Deployment {
   const deployment = deployments.get(app);
-  if (deployment === undefined) throw new SettingsError("No deployment settings for this app: build its stacks with registerStacks(app, settings)");
+  if (deployment === undefined)
+    throw new SettingsError("No deployment settings for this app: build its stacks with registerStacks(app, settings)");
   return deployment;
 }
 
 /** The policy, for stacks that deploy functions (only the home region has any). */
 export function useDeployedPolicy(app: App): DeployedPolicy {
   const { policy } = useDeployment(app);
-  if (policy === undefined) throw new SettingsError(`Region ${app.region} only forwards events; it deploys no function that reads the policy`);
+  if (policy === undefined)
+    throw new SettingsError(`Region ${app.region} only forwards events; it deploys no function that reads the policy`);
   return policy;
 }

@@ -5,8 +5,10 @@ import { controls } from "@hipaa-remediate/remediations";
 import { use, type StackContext } from "sst/constructs";
 import { AuditLog } from "../AuditLog";
 import { State } from "../State";
+import { APPLYING_MODES_BY_PURPOSE, policyControlStatements } from "./control-grants";
 import { useDeployedPolicy, useDeployment } from "./deployment";
-import { serviceFunction, type ServiceFunction } from "./functions";
+import { serviceFunction, type ServiceFunction, type ServiceFunctionProps } from "./functions";
+import { functionAlarms } from "./operations";
 import { consumeAccess } from "./queues";
 import { remediatorEnvironment, remediatorRoleName, remediatorStatements, type RemediatorPurpose } from "./remediator";
 
@@ -18,9 +20,11 @@ export interface RemediatorFunctionProps {
   /** Added to the environment every remediator gets. */
   environment?: Record<string, string>;
   /** A queue the function consumes in batches, reporting failed records one by one. */
-  consumes?: { queue: sqs.IQueue; batchSize: number; maxConcurrency?: number };
+  consumes?: { queue: sqs.IQueue; batchSize: number; maxConcurrency: number };
   /** Statements this function needs beyond every remediator's (e.g. the engine re-queueing deferred events). */
   statements?: iam.PolicyStatement[];
+  /** For a scheduled function: where its failed runs go (functions.ts ServiceFunctionProps.onFailure). */
+  onFailure?: ServiceFunctionProps["onFailure"];
 }
 
 /**
@@ -52,17 +56,31 @@ export function remediatorFunction({ app, stack }: StackContext, id: string, pro
       }),
       ...props.environment,
     },
-    statements: [...remediatorStatements(tables, controls), ...(consumes ? [consumeAccess(`Consume${id}Queue`, consumes.queue)] : []), ...(props.statements ?? [])],
+    statements: [
+      ...remediatorStatements(
+        tables,
+        controls,
+        policyControlStatements(stack, controls, policy.policy, APPLYING_MODES_BY_PURPOSE[props.purpose]),
+      ),
+      ...(consumes ? [consumeAccess(`Consume${id}Queue`, consumes.queue)] : []),
+      ...(props.statements ?? []),
+    ],
     secrets: [slackBotToken],
     copyFiles: policy.copyFiles,
+    // A queue consumer's reserved concurrency is its event source mapping's maximum: Lambda never throttles the
+    // mapping's own pollers, and nothing else can take the function's capacity.
+    ...(consumes ? { reservedConcurrency: consumes.maxConcurrency } : {}),
+    ...(props.onFailure ? { onFailure: props.onFailure } : {}),
   });
   if (consumes) {
     remediator.fn.addEventSourceMapping(`${id}QueueSource`, {
       eventSourceArn: consumes.queue.queueArn,
       batchSize: consumes.batchSize,
       reportBatchItemFailures: true,
-      ...(consumes.maxConcurrency ? { maxConcurrency: consumes.maxConcurrency } : {}),
+      maxConcurrency: consumes.maxConcurrency,
     });
+    // Errors and throttles of a consumer mean events wait, retry and may end in the dead-letter queue.
+    functionAlarms(stack, id, remediator.fn, props.description.split(":")[0] ?? id);
   }
   return remediator;
 }

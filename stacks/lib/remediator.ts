@@ -1,5 +1,5 @@
 import * as iam from "aws-cdk-lib/aws-iam";
-import { controlActions, controlPolicyStatements, type AnyControl } from "@hipaa-remediate/core";
+import { controlActions, controlPolicyStatements, type AnyControl, type PermissionPhase } from "@hipaa-remediate/core";
 import type { App } from "sst/constructs";
 import type { Construct } from "constructs";
 import { fixedRoleName, roleArnFor } from "./functions";
@@ -29,9 +29,9 @@ export function remediatorRoleArns(scope: Construct, app: App): string[] {
   return REMEDIATOR_PURPOSES.map((purpose) => roleArnFor(scope, remediatorRoleName(app, purpose)));
 }
 
-/** The controls' declared permissions (detect, apply and rollback) as CDK statements. */
-export function controlStatements(controls: readonly AnyControl[]): iam.PolicyStatement[] {
-  return controlPolicyStatements(controls).map(
+/** The controls' declared permissions (by default detect, apply and rollback) as CDK statements. */
+export function controlStatements(controls: readonly AnyControl[], phases?: readonly PermissionPhase[]): iam.PolicyStatement[] {
+  return controlPolicyStatements(controls, phases).map(
     (statement) =>
       new iam.PolicyStatement({
         sid: statement.sid,
@@ -63,15 +63,22 @@ export function engineTablesGuard(tables: EngineTables, controls: readonly AnyCo
       sid: "ControlsNeverChangeEngineTables",
       effect: iam.Effect.DENY,
       actions: changes,
-      resources: Object.values(tables).map(({ table }) => table.tableArn),
+      resources: (Object.values(tables) as EngineTable[]).map(({ table }) => table.tableArn),
     }),
   ];
 }
 
-/** What a remediating function may do: the controls' actions, plus exactly the table operations the stores use. */
-export function remediatorStatements(tables: EngineTables, controls: readonly AnyControl[]): iam.PolicyStatement[] {
+/**
+ * What a remediating function may do: the controls' grants under the deployed policy (control-grants.ts), plus
+ * exactly the table operations the stores use.
+ */
+export function remediatorStatements(
+  tables: EngineTables,
+  controls: readonly AnyControl[],
+  controlGrants: readonly iam.PolicyStatement[],
+): iam.PolicyStatement[] {
   return [
-    ...controlStatements(controls),
+    ...controlGrants,
     ...engineTablesGuard(tables, controls),
     logAppendAccess(tables.log),
     tableAccess("Proposals", tables.proposals, ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]),

@@ -2,6 +2,7 @@ import { RemovalPolicy } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type { Construct } from "constructs";
+import { encryptionKeyFor } from "./operations";
 
 /** A key attribute as the core modules declare it (`{ name: "seq", type: "N" }`). */
 export interface KeyAttribute {
@@ -31,9 +32,17 @@ function attribute(key: KeyAttribute): dynamodb.Attribute {
   return { name: key.name, type };
 }
 
+function tableEncryption(scope: Construct): Pick<dynamodb.TableProps, "encryption" | "encryptionKey"> {
+  const key = encryptionKeyFor(scope);
+  return key
+    ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: key }
+    : { encryption: dynamodb.TableEncryption.AWS_MANAGED };
+}
+
 /**
  * Every table the engine keeps records decisions about PHI resources, so all of them get point-in-time recovery,
- * retention when the stack goes away, encryption with the AWS-managed key (its use shows in CloudTrail) and
+ * retention when the stack goes away, encryption with the AWS-managed key (its use shows in CloudTrail) or the
+ * deployment's customer-managed key, and
  * on-demand capacity (the load is bursty and event-driven). Deletion protection is chosen per table.
  */
 export function durableTable(scope: Construct, id: string, props: DurableTableProps): EngineTable {
@@ -43,7 +52,7 @@ export function durableTable(scope: Construct, id: string, props: DurableTablePr
     billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
     deletionProtection: props.deletionProtection,
-    encryption: dynamodb.TableEncryption.AWS_MANAGED,
+    ...tableEncryption(scope),
     removalPolicy: RemovalPolicy.RETAIN,
     ...(props.timeToLiveAttribute ? { timeToLiveAttribute: props.timeToLiveAttribute } : {}),
     ...(props.resourcePolicy ? { resourcePolicy: props.resourcePolicy } : {}),

@@ -282,7 +282,9 @@ describe("the approvals API's defences", () => {
     expect(broken.status).toBe(400);
     expect(broken.json()).toEqual({ error: expect.stringMatching(/^request body is not JSON: .+ at character \d+$/) });
     const rejected = (await runner.log()).filter((e) => e.stage === "rejected");
-    expect(rejected).toEqual([expect.objectContaining({ source: "local-runner:/events", reason: (broken.json() as { error: string }).error })]);
+    expect(rejected).toEqual([
+      expect.objectContaining({ source: "local-runner:/events", reason: (broken.json() as { error: string }).error }),
+    ]);
 
     const unauthenticated = await rawRequest(`${server.url}/events`, {
       method: "POST",

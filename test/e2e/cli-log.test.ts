@@ -112,7 +112,9 @@ describe("hipaa-remediate log", () => {
     function rows(database: string): LogEntry[] {
       const conn = new Database(database, { readonly: true });
       try {
-        return (conn.prepare("SELECT entry FROM log_entries ORDER BY seq").all() as { entry: string }[]).map((row) => JSON.parse(row.entry) as LogEntry);
+        return (conn.prepare("SELECT entry FROM log_entries ORDER BY seq").all() as { entry: string }[]).map(
+          (row) => JSON.parse(row.entry) as LogEntry,
+        );
       } finally {
         conn.close();
       }
@@ -132,7 +134,9 @@ describe("hipaa-remediate log", () => {
       tamper(db, "DELETE FROM log_entries WHERE seq > 3");
       const result = await runCli(["log", "verify", "--db", db]);
       expect(result.code).toBe(1);
-      expect(result.stdout).toMatch(/^log TAMPERED: entry \d+ \(position 4\) is missing: the log ends at seq 3, but the anchor for seq \d+ published \S+ records seq \d+: the newest entries were deleted; 3 entries before it verified$/m);
+      expect(result.stdout).toMatch(
+        /^log TAMPERED: entry \d+ \(position 4\) is missing: the log ends at seq 3, but the anchor for seq \d+ published \S+ records seq \d+: the newest entries were deleted; 3 entries before it verified$/m,
+      );
     });
 
     it("catches a full rewrite with every hash recomputed", async () => {
@@ -151,7 +155,9 @@ describe("hipaa-remediate log", () => {
       }
       const result = await runCli(["log", "verify", "--db", db]);
       expect(result.code).toBe(1);
-      expect(result.stdout).toMatch(/log TAMPERED: entry \d+ .* is edited: seq \d+ now hashes to [0-9a-f]{64}, but the anchor for seq \d+ published \S+ records [0-9a-f]{64}: the log was rewritten/);
+      expect(result.stdout).toMatch(
+        /log TAMPERED: entry \d+ .* is edited: seq \d+ now hashes to [0-9a-f]{64}, but the anchor for seq \d+ published \S+ records [0-9a-f]{64}: the log was rewritten/,
+      );
     });
 
     it("catches an edited event_id column, which `log show --event` relies on", async () => {
@@ -159,7 +165,9 @@ describe("hipaa-remediate log", () => {
       tamper(db, "UPDATE log_entries SET event_id = 'someone-else' WHERE seq = ?", withEvent?.seq);
       const result = await runCli(["log", "verify", "--db", db]);
       expect(result.code).toBe(1);
-      expect(result.stdout).toContain(`log TAMPERED: entry ${withEvent?.seq} (position ${withEvent?.seq}) is edited: log entry stored at seq ${withEvent?.seq}: the stored event id column "someone-else"`);
+      expect(result.stdout).toContain(
+        `log TAMPERED: entry ${withEvent?.seq} (position ${withEvent?.seq}) is edited: log entry stored at seq ${withEvent?.seq}: the stored event id column "someone-else"`,
+      );
     });
 
     it("says an edited anchors file cannot be trusted instead of verifying against it", async () => {
@@ -199,7 +207,9 @@ describe("hipaa-remediate log", () => {
       const restored = await runCli(["log", "restore", "--from", file, "--db", copy]);
       expect(restored.code).toBe(0);
       const count = readFileSync(file, "utf8").trim().split("\n").length;
-      expect(restored.stdout).toMatch(new RegExp(`^restored ${count} entries into ${copy.replace(/[.]/g, "\\.")}; verify it against the anchors`, "m"));
+      expect(restored.stdout).toMatch(
+        new RegExp(`^restored ${count} entries into ${copy.replace(/[.]/g, "\\.")}; verify it against the anchors`, "m"),
+      );
       const verified = await runCli(["log", "verify", "--db", copy, "--anchors", db.replace(/\.db$/, ".anchors.jsonl")]);
       expect(verified.code).toBe(0);
       expect(verified.stdout).toMatch(new RegExp(`^log OK: ${count} entries verified; head ${count}:[0-9a-f]{64}$`, "m"));

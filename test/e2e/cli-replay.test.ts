@@ -68,15 +68,26 @@ describe("hipaa-remediate replay", () => {
     });
     expect(summary?.findings).toBe(findings.length);
     expect(summary?.records).toBe(Number(summary?.changes) + Number(summary?.ignored) + Number(summary?.rejected));
-    // The failed call, the engine's own change and the non-CloudTrail event are each ignored with a reason.
+    // The failed call and the non-CloudTrail event are each ignored with a reason. The engine's own change is not:
+    // the default policy names no engine principal, and the engine's user agent alone exempts nothing.
     const ignored = lines.filter((l) => l.type === "ignored").map((l) => String(l.reason));
     expect(ignored).toEqual(
-      expect.arrayContaining([
-        expect.stringMatching(/failed call \(AccessDenied\)/),
-        expect.stringMatching(/loop guard/),
-        expect.stringMatching(/Scheduled Event/),
-      ]),
+      expect.arrayContaining([expect.stringMatching(/failed call \(AccessDenied\)/), expect.stringMatching(/Scheduled Event/)]),
     );
+    expect(ignored).toHaveLength(2);
+  });
+
+  it("skips the engine's own change (the loop guard) when the policy names the engine's role", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hipaa-policy-"));
+    const policy = join(dir, "policy.yaml");
+    writeFileSync(policy, 'engine: { principals: ["arn:aws:iam::123456789012:role/hipaa-remediate-engine"] }\n');
+    const result = await runCli(["replay", "--format", "jsonl", "--policy", policy, "--db", tempDb(), "samples/events"]);
+    expect(result.code).toBe(0);
+    const ignored = jsonLines(result.stdout)
+      .filter((l) => l.type === "ignored")
+      .map((l) => String(l.reason));
+    expect(ignored).toEqual(expect.arrayContaining([expect.stringMatching(/loop guard/)]));
+    expect(ignored).toHaveLength(3);
   });
 
   it("prints a readable table by default", async () => {
@@ -153,7 +164,12 @@ describe("hipaa-remediate replay", () => {
     const file = join(dir, "hostile.jsonl");
     writeFileSync(
       file,
-      [bucketChange("a", "hostile-1", "1e999"), bucketChange("b", undefined, "1e999"), bucketChange("c", undefined, deep), bucketChange("after-hostile", "after-1")].join("\n"),
+      [
+        bucketChange("a", "hostile-1", "1e999"),
+        bucketChange("b", undefined, "1e999"),
+        bucketChange("c", undefined, deep),
+        bucketChange("after-hostile", "after-1"),
+      ].join("\n"),
     );
     const result = await runCli(["replay", "--format", "jsonl", "--db", tempDb(), file]);
     expect(result.code).toBe(0);
@@ -176,7 +192,9 @@ describe("hipaa-remediate replay", () => {
     expect(result.code).toBe(0);
     const lines = jsonLines(result.stdout);
     expect(lines.filter((l) => l.type === "finding").map((l) => l.resource)).toEqual(["arn:aws:s3:::member-1", "arn:aws:s3:::member-2"]);
-    expect(lines.filter((l) => l.type === "rejected").map((l) => String(l.reason))).toEqual([expect.stringMatching(/the bytes after the last complete gzip member .* are not gzip data/)]);
+    expect(lines.filter((l) => l.type === "rejected").map((l) => String(l.reason))).toEqual([
+      expect.stringMatching(/the bytes after the last complete gzip member .* are not gzip data/),
+    ]);
     expect(lines.at(-1)).toMatchObject({ type: "summary", records: 3, changes: 2, rejected: 1 });
   });
 

@@ -29,7 +29,12 @@ describe("hipaa-remediate report", { timeout: 240_000 }, () => {
     expect(result.stderr).toMatch(new RegExp(`wrote the json report to .*r\\.json: ${findings} findings`));
     const report = JSON.parse(readFileSync(out, "utf8")) as {
       schemaVersion: number;
-      header: { chain: { ok: boolean; checked: number }; head: { seq: number; hash: string }; policy: { hash: string }; toolVersion: string };
+      header: {
+        chain: { ok: boolean; checked: number };
+        head: { seq: number; hash: string };
+        policy: { hash: string };
+        toolVersion: string;
+      };
       sections: { id: string }[];
       findings: { outcome: string; control: string; entries: { seq: number; hash: string }[] }[];
       totals: { findings: number; outcomes: Record<string, number> };
@@ -91,8 +96,14 @@ describe("hipaa-remediate report", { timeout: 240_000 }, () => {
     const copy = await runCli(["replay", "--db", tampered, "--format", "jsonl", "samples/events"]);
     expect(copy.code).toBe(0);
     const conn = new Database(tampered);
-    conn.prepare("UPDATE log_entries SET entry = replace(entry, 'phi-claims-archive', 'phi-claims-archivX') WHERE seq = (SELECT min(seq) FROM log_entries WHERE entry LIKE '%phi-claims-archive%')").run();
-    const edited = (conn.prepare("SELECT min(seq) AS seq FROM log_entries WHERE entry LIKE '%phi-claims-archivX%'").get() as { seq: number }).seq;
+    conn
+      .prepare(
+        "UPDATE log_entries SET entry = replace(entry, 'phi-claims-archive', 'phi-claims-archivX') WHERE seq = (SELECT min(seq) FROM log_entries WHERE entry LIKE '%phi-claims-archive%')",
+      )
+      .run();
+    const edited = (
+      conn.prepare("SELECT min(seq) AS seq FROM log_entries WHERE entry LIKE '%phi-claims-archivX%'").get() as { seq: number }
+    ).seq;
     conn.close();
     const out = join(dir, "tampered.html");
     const result = await runCli(["report", "--db", tampered, "--out", out]);

@@ -1,15 +1,19 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
 import { DynamoDbLogStore, verifyChain, type LogEntry } from "@hipaa-remediate/core";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import { scenario } from "../integration/controls/scenarios/s3-bucket-default-encryption";
 import { eventBridgeEnvelope } from "../support/cloudtrail";
-import { createDeployedTables, type DeployedTableNames } from "../support/deployed-tables";
-import { MOTO_CREDENTIALS, MOTO_REGION, useMoto } from "../support/moto";
+import type { DeployedTableNames } from "../support/deployed-tables";
+import { prepareDeployedEngine } from "../support/deployed-engine";
+import { useMoto } from "../support/moto";
 import { lambdaSqsRecord } from "../support/sqs-lambda";
 
 const moto = useMoto();
@@ -25,24 +29,8 @@ describe("the deployed engine handler on DynamoDB", () => {
   let handler: (event: SQSEvent) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>;
 
   beforeAll(async () => {
-    const dynamodb = new DynamoDBClient(moto.config);
-    tables = await createDeployedTables(dynamodb, "prod-hipaa-remediate");
-    const policyFile = join(mkdtempSync(join(tmpdir(), "hipaa-deployed-")), "policy.yaml");
-    writeFileSync(policyFile, "controls:\n  s3-bucket-default-encryption:\n    mode: auto\nrateLimit:\n  maxAutoFixes: 100\n");
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL: moto.endpoint,
-      AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
-      AWS_REGION: MOTO_REGION,
-      POLICY_FILE: policyFile,
-      LOG_TABLE: tables.log,
-      PROPOSALS_TABLE: tables.proposals,
-      EXEMPTIONS_TABLE: tables.exemptions,
-      IDEMPOTENCY_TABLE: tables.idempotency,
-      RATE_LIMIT_TABLE: tables.rateLimit,
-      ENGINE_ROLE_ARN: "arn:aws:iam::123456789012:role/prod-hipaa-remediate-engine",
-      POWERTOOLS_LOG_LEVEL: "ERROR",
-    });
+    const policy = "controls:\n  s3-bucket-default-encryption:\n    mode: auto\nrateLimit:\n  maxAutoFixes: 100\n";
+    tables = await prepareDeployedEngine(moto.endpoint, "prod-hipaa-remediate", policy);
     ({ handler } = await import("../../packages/functions/src/engine"));
   });
 
@@ -68,7 +56,7 @@ describe("the deployed engine handler on DynamoDB", () => {
     // No entry was lost: each event went received -> finding -> decision -> applied -> verified.
     for (const { record } of arranged) {
       const stages = entries.filter((e) => e.eventId === record.eventID).map((e) => e.stage);
-      expect(stages).toEqual(["received", "finding", "decision", "applied", "verified"]);
+      expect(stages).toEqual(["received", "finding", "decision", "applying", "applied", "verified"]);
     }
   });
 

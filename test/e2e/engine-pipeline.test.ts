@@ -1,10 +1,6 @@
 import { controls } from "@hipaa-remediate/remediations";
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  scenario as iamAccessKeyStale,
-  keyParts,
-  keyStatuses,
-} from "../integration/controls/scenarios/iam-access-key-stale";
+import { scenario as iamAccessKeyStale, keyParts, keyStatuses } from "../integration/controls/scenarios/iam-access-key-stale";
 import { scenario as s3DefaultEncryption } from "../integration/controls/scenarios/s3-bucket-default-encryption";
 import { policyFor } from "../support/control-pipeline-suite";
 import { useMoto } from "../support/moto";
@@ -65,7 +61,7 @@ describe("the scheduled sweep handler", () => {
     expect(first.failures).toEqual([]);
     // The clock is 200 days ahead, so every key of the user is past the deactivation age.
     const { userName } = keyParts(resource);
-    const statuses = await keyStatuses(moto.clients.iam(), userName);
+    const statuses = await keyStatuses(await moto.clients.iam(), userName);
     expect(first.findings).toBe(Object.keys(statuses).length);
     expect(Object.values(statuses)).toEqual(Object.keys(statuses).map(() => "Inactive"));
 

@@ -30,7 +30,12 @@ function envelopeWith(raw: string, eventID?: string): string {
 describe("POST /events with values the engine cannot carry", () => {
   it("answers 400 naming the field, for a number that overflows and for 100k-deep nesting, with or without an eventID", async () => {
     runner = await TestRunner.open(moto, { policy: policyFor("s3-bucket-default-encryption", "dry-run"), live: false });
-    server = await startApprovalsServer({ engine: runner.engine.deps, operator: { id: "olivia", name: "Olivia Ops" }, port: 0, housekeepingIntervalMs: 0 });
+    server = await startApprovalsServer({
+      engine: runner.engine.deps,
+      operator: { id: "olivia", name: "Olivia Ops" },
+      port: 0,
+      housekeepingIntervalMs: 0,
+    });
     const deep = `${"[".repeat(100_000)}${"]".repeat(100_000)}`;
     const bodies: [string, RegExp][] = [
       [envelopeWith("1e999", "posted-1"), /^detail\.requestParameters\.extra: a number too large for JSON/],
@@ -45,7 +50,11 @@ describe("POST /events with values the engine cannot carry", () => {
         body,
       });
       expect(response.status, body.slice(0, 80)).toBe(400);
-      expect(response.json()).toMatchObject({ kind: "processed", summary: { records: 1, rejected: 1 }, items: [{ type: "rejected", reason: expect.stringMatching(reason) }] });
+      expect(response.json()).toMatchObject({
+        kind: "processed",
+        summary: { records: 1, rejected: 1 },
+        items: [{ type: "rejected", reason: expect.stringMatching(reason) }],
+      });
     }
     const rejected = (await runner.log()).filter((entry) => entry.stage === "rejected");
     expect(rejected).toHaveLength(bodies.length);

@@ -112,7 +112,9 @@ function buttonValues(blocks: JsonValue | undefined): JsonValue[] {
   if (!Array.isArray(blocks)) return [];
   return blocks.flatMap((block) =>
     isJsonObject(block) && Array.isArray(block.elements)
-      ? block.elements.flatMap((element) => (isJsonObject(element) && typeof element.value === "string" ? [JSON.parse(element.value) as JsonValue] : []))
+      ? block.elements.flatMap((element) =>
+          isJsonObject(element) && typeof element.value === "string" ? [JSON.parse(element.value) as JsonValue] : [],
+        )
       : [],
   );
 }
@@ -154,7 +156,9 @@ describe("Slack approval, end to end on moto with the real Slack client against 
 
     expect((await pipeline.deps.proposals.get(proposal.id))?.status).toBe("no-longer-applies");
     expect(await stagesFor(proposal.id)).toEqual(["proposed", "approved", "no-longer-applies"]);
-    expect(slack().callsTo("chat.update").at(-1)?.args.text).toMatch(/^:information_source: Approved by \*dana\*, but the fix no longer applies: .+ Nothing was changed\.$/);
+    expect(slack().callsTo("chat.update").at(-1)?.args.text).toMatch(
+      /^:information_source: Approved by \*dana\*, but the fix no longer applies: .+ Nothing was changed\.$/,
+    );
     await s3DefaultEncryption.assertFixed(moto, resource);
   });
 
@@ -177,7 +181,9 @@ describe("Slack approval, end to end on moto with the real Slack client against 
       await server.idle();
       expect((await pipeline.deps.proposals.get(proposal.id))?.status).toBe("pending");
       // Counted where the operator can see it, not in the audit log (see the end of this test).
-      const metrics = await fetch(`${server.url}/api/metrics`, { headers: { authorization: `Bearer ${server.token}`, host: new URL(server.url).host } });
+      const metrics = await fetch(`${server.url}/api/metrics`, {
+        headers: { authorization: `Bearer ${server.token}`, host: new URL(server.url).host },
+      });
       expect(await metrics.json()).toEqual({ unauthenticatedRequests: { "slack-signature": 1, "serve-token": 0 } });
 
       const genuine = await post(signInteraction(payload, { timestamp: new Date() }));
@@ -190,7 +196,9 @@ describe("Slack approval, end to end on moto with the real Slack client against 
 
     await s3DefaultEncryption.assertFixed(moto, resource);
     expect(await stagesFor(proposal.id)).toEqual(["proposed", "approved", "applied", "verified"]);
-    expect(slack().callsTo("chat.update").at(-1)?.args.text).toBe(":white_check_mark: Approved by *dana*. The fix was applied and verified.");
+    expect(slack().callsTo("chat.update").at(-1)?.args.text).toBe(
+      ":white_check_mark: Approved by *dana*. The fix was applied and verified.",
+    );
     // An unauthenticated request must not grow a log nobody can shorten.
     expect((await pipeline.log()).filter((e) => e.source === "slack-interactivity")).toEqual([]);
   });

@@ -76,7 +76,12 @@ describe("eventPatternsFor", () => {
 
   it("splits a source's names across patterns that each fit the size limit, losing none", () => {
     const names = Array.from({ length: 120 }, (_, index) => `PutSomethingQuiteLongNamed${String(index).padStart(3, "0")}`);
-    const registry = [control("many", names.map((name) => ({ source: "s3.amazonaws.com", name })))];
+    const registry = [
+      control(
+        "many",
+        names.map((name) => ({ source: "s3.amazonaws.com", name })),
+      ),
+    ];
 
     const patterns = eventPatternsFor(registry, { maxPatternBytes: 1024 });
 
@@ -91,9 +96,9 @@ describe("eventPatternsFor", () => {
   });
 
   it("rejects a limit too small for even one event name, naming the event", () => {
-    expect(() => eventPatternsFor([control("a", [{ source: "s3.amazonaws.com", name: "PutBucketPolicy" }])], { maxPatternBytes: 50 })).toThrow(
-      /s3\.amazonaws\.com event PutBucketPolicy alone exceeds 50 bytes/,
-    );
+    expect(() =>
+      eventPatternsFor([control("a", [{ source: "s3.amazonaws.com", name: "PutBucketPolicy" }])], { maxPatternBytes: 50 }),
+    ).toThrow(/s3\.amazonaws\.com event PutBucketPolicy alone exceeds 50 bytes/);
   });
 
   it("rejects a malformed trigger, naming the control and the field", () => {
@@ -121,7 +126,10 @@ describe("eventPatternsFor", () => {
   });
 
   it("gives an identity trigger its own pattern on userIdentity.type, with no source and no event names", () => {
-    const patterns = eventPatternsFor([control("a", [{ source: "s3.amazonaws.com", name: "PutBucketPolicy" }]), control("root", [ROOT_ANYTHING])]);
+    const patterns = eventPatternsFor([
+      control("a", [{ source: "s3.amazonaws.com", name: "PutBucketPolicy" }]),
+      control("root", [ROOT_ANYTHING]),
+    ]);
     expect(patterns.map((p) => p.kind)).toEqual(["service", "identity"]);
     expect(patterns[1]).toEqual({
       kind: "identity",
@@ -137,7 +145,9 @@ describe("eventPatternsFor", () => {
   });
 
   it("narrows an identity trigger that names a source and an event, and defaults to API calls", () => {
-    const [generated] = eventPatternsFor([control("a", [{ source: "iam.amazonaws.com", name: "CreateUser", actor: { types: ["Root", "IAMUser"] } }])]);
+    const [generated] = eventPatternsFor([
+      control("a", [{ source: "iam.amazonaws.com", name: "CreateUser", actor: { types: ["Root", "IAMUser"] } }]),
+    ]);
     expect(generated).toEqual({
       kind: "identity",
       key: "actor-iamuser-root-iam",
@@ -162,9 +172,15 @@ describe("eventPatternsFor", () => {
     );
     expect(() => eventPatternsFor([control("c", [{ source: "s3.amazonaws.com", name: ANY_EVENT }])])).toThrow(/triggers\[0\]\.name: "\*"/);
     expect(() =>
-      eventPatternsFor([control("c", [{ source: "s3.amazonaws.com", name: "PutBucketPolicy", detailTypes: [CONSOLE_SIGN_IN_DETAIL_TYPE] }])]),
+      eventPatternsFor([
+        control("c", [{ source: "s3.amazonaws.com", name: "PutBucketPolicy", detailTypes: [CONSOLE_SIGN_IN_DETAIL_TYPE] }]),
+      ]),
     ).toThrow("controls[c].triggers[0].detailTypes: only identity triggers (with an actor) choose detail-types");
-    expect(() => eventPatternsFor([control("c", [{ ...ROOT_ANYTHING, actor: { types: [] } }])])).toThrow("controls[c].triggers[0].actor.types: names no identity type");
-    expect(() => eventPatternsFor([control("c", [{ ...ROOT_ANYTHING, actor: { types: ["Root user"] } }])])).toThrow(/actor\.types\[0\]: "Root user"/);
+    expect(() => eventPatternsFor([control("c", [{ ...ROOT_ANYTHING, actor: { types: [] } }])])).toThrow(
+      "controls[c].triggers[0].actor.types: names no identity type",
+    );
+    expect(() => eventPatternsFor([control("c", [{ ...ROOT_ANYTHING, actor: { types: ["Root user"] } }])])).toThrow(
+      /actor\.types\[0\]: "Root user"/,
+    );
   });
 });

@@ -3,7 +3,15 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { CfnElement } from "aws-cdk-lib";
 import { Match, type Template } from "aws-cdk-lib/assertions";
-import { CLOUDTRAIL_DETAIL_TYPE, LOG_BY_EVENT_INDEX, LOG_TABLE_KEYS, PolicyError, parsePolicy } from "@hipaa-remediate/core";
+import {
+  CLOUDTRAIL_DETAIL_TYPE,
+  LOG_BY_EVENT_INDEX,
+  LOG_TABLE_KEYS,
+  PolicyError,
+  controlActions,
+  parsePolicy,
+  parseSlackContext,
+} from "@hipaa-remediate/core";
 import { controls } from "@hipaa-remediate/remediations";
 import type { SSTConfig } from "sst";
 import { App } from "sst/constructs";
@@ -35,21 +43,31 @@ const HANDLERS = {
   housekeeping: "packages/functions/src/proposal-housekeeping.handler",
   logAnchor: "packages/functions/src/log-anchor.handler",
   logExport: "packages/functions/src/log-export.handler",
+  riskAssessment: "packages/functions/src/risk-assessment.handler",
 } as const;
 
-const HOME_STACKS = ["AuditLog", "State", "Ingestion", "Engine", "Approvals", "Sweep"];
+const HOME_STACKS = ["Operations", "AuditLog", "State", "Ingestion", "Engine", "Approvals", "Sweep"];
 const SLACK_CHANNEL = "C0123456789";
+const APPROVER_ID = "U0APPROVER1";
 /** The home app's policy sets seven years; the eu-west-1 app has no policy file and gets the six-year default. */
 const AUDIT_RETENTION_DAYS = 2555;
 
 /** The registry's source/name triggers, straight from the controls: what the rules must match, no more and no less. */
-const expectedTriggers = new Set(controls.flatMap((control) => control.triggers.filter((t) => !t.actor).map((t) => `${t.source} ${t.name}`)));
+const expectedTriggers = new Set(
+  controls.flatMap((control) => control.triggers.filter((t) => !t.actor).map((t) => `${t.source} ${t.name}`)),
+);
 /** The registry's identity trigger: any root activity, API calls and console sign-ins, and nothing else. */
 const ROOT_PATTERN = {
   "detail-type": [CLOUDTRAIL_DETAIL_TYPE, "AWS Console Sign In via CloudTrail"],
   detail: { userIdentity: { type: ["Root"] } },
 };
-const globalSources = new Set(["iam.amazonaws.com", "sts.amazonaws.com", "cloudfront.amazonaws.com", "route53.amazonaws.com", "organizations.amazonaws.com"]);
+const globalSources = new Set([
+  "iam.amazonaws.com",
+  "sts.amazonaws.com",
+  "cloudfront.amazonaws.com",
+  "route53.amazonaws.com",
+  "organizations.amazonaws.com",
+]);
 
 interface EventPattern {
   source?: string[];
@@ -69,7 +87,9 @@ function rules(template: Template): RuleProps[] {
 
 /** The (eventSource, eventName) pairs of the source/name patterns; identity patterns are checked on their own. */
 function triggerPairs(patterns: EventPattern[]): string[] {
-  return servicePatterns(patterns).flatMap((p) => (p.detail.eventSource ?? []).flatMap((source) => (p.detail.eventName ?? []).map((name) => `${source} ${name}`)));
+  return servicePatterns(patterns).flatMap((p) =>
+    (p.detail.eventSource ?? []).flatMap((source) => (p.detail.eventName ?? []).map((name) => `${source} ${name}`)),
+  );
 }
 
 function servicePatterns(patterns: EventPattern[]): EventPattern[] {
@@ -96,6 +116,15 @@ function refersToTable(statement: Statement, stackId: string, tableId: string): 
   return JSON.stringify(statement.Resource ?? null).includes(`:ExportsOutputFnGetAtt${stack.getLogicalId(table)}Arn`);
 }
 
+/** The schedules that invoke the sweep function (the Sweep stack also schedules the risk assessment). */
+function sweepSchedules(synth: Synthesised): (string | undefined)[] {
+  const template = synth.template("Sweep");
+  const { id } = functionByHandler(template, HANDLERS.sweep);
+  return rules(template)
+    .filter((rule) => rule.Targets.some((target) => JSON.stringify(target.Arn).includes(id)))
+    .map((rule) => rule.ScheduleExpression);
+}
+
 function everyTemplate(synth: Synthesised): [string, Template][] {
   return synth.stackIds.map((id) => [id, synth.template(id)]);
 }
@@ -119,7 +148,10 @@ let home: Synthesised;
 beforeAll(async () => {
   policyDir = mkdtempSync(join(tmpdir(), "hipaa-infra-policy-"));
   const policyFile = join(policyDir, "policy.yaml");
-  writeFileSync(policyFile, `defaultMode: approve\nslack:\n  channel: ${SLACK_CHANNEL}\naudit:\n  retentionDays: ${AUDIT_RETENTION_DAYS}\n`);
+  writeFileSync(
+    policyFile,
+    `defaultMode: approve\nslack:\n  channel: ${SLACK_CHANNEL}\napprovers:\n  users: [${APPROVER_ID}]\naudit:\n  retentionDays: ${AUDIT_RETENTION_DAYS}\n`,
+  );
   home = await synthesise({ stage: "infra-use1", region: "us-east-1", settings: { policyFile } });
 });
 
@@ -232,11 +264,11 @@ describe("home region us-east-1", () => {
     });
   });
 
-  it("runs every function on Node.js 20 and arm64", () => {
+  it("runs every function on Node.js 22 and arm64", () => {
     const functions = everyTemplate(home).flatMap(([, template]) => projectFunctions(template));
     expect(functions.map(([, fn]) => fn.Handler).sort()).toEqual(Object.values(HANDLERS).sort());
     for (const [, fn] of functions) {
-      expect(fn.Runtime).toBe("nodejs20.x");
+      expect(fn.Runtime).toBe("nodejs22.x");
       expect(fn.Architectures).toEqual(["arm64"]);
     }
   });
@@ -252,14 +284,20 @@ describe("home region us-east-1", () => {
     }
   });
 
+  // The home policy sets defaultMode approve: the worker applies every control's fixes, the engine and the sweep
+  // (which apply only auto decisions) only detect, and nobody holds a rollback-only action (least-privilege.test.ts).
   it.each([
-    ["Engine", HANDLERS.engine],
-    ["Sweep", HANDLERS.sweep],
-    ["Approvals", HANDLERS.worker],
-  ])("gives the %s role every permission the controls declare", (stackId, handler) => {
+    ["Engine", HANDLERS.engine, ["detect"]],
+    ["Sweep", HANDLERS.sweep, ["detect"]],
+    ["Approvals", HANDLERS.worker, ["detect", "apply"]],
+  ] as const)("gives the %s role (%s) the permissions the controls declare for %j", (stackId, handler, phases) => {
     const template = home.template(stackId);
     const granted = allowedActions(roleStatements(template, functionByHandler(template, handler).roleId));
-    for (const action of declaredActions()) expect(granted, action).toContain(action.toLowerCase());
+    for (const action of controlActions(controls, phases)) expect(granted, action).toContain(action.toLowerCase());
+    const kept = new Set(controlActions(controls, ["detect", "apply"]).map((a) => a.toLowerCase()));
+    const rollbackOnly = controlActions(controls, ["rollback"]).filter((a) => !kept.has(a.toLowerCase()));
+    expect(rollbackOnly.length).toBeGreaterThan(0);
+    for (const action of rollbackOnly) expect(granted, action).not.toContain(action.toLowerCase());
   });
 
   it("scopes table, queue and secret access to their ARNs", () => {
@@ -267,7 +305,9 @@ describe("home region us-east-1", () => {
     const statements = roleStatements(engine, functionByHandler(engine, HANDLERS.engine).roleId);
     // The controls' own statements (Sid Controls…) act on whatever customer table or queue they find, so only the
     // engine's own access is checked for scoping here; the guard below keeps the controls off the engine's tables.
-    const scoped = statements.filter((s) => !String(s.Sid).startsWith("Controls") && actionsOf(s).some((a) => /^(dynamodb|sqs|ssm|logs):/.test(a)));
+    const scoped = statements.filter(
+      (s) => !String(s.Sid).startsWith("Controls") && actionsOf(s).some((a) => /^(dynamodb|sqs|ssm|logs):/.test(a)),
+    );
     expect(scoped.length).toBeGreaterThan(0);
     for (const statement of scoped) expect(resourcesOf(statement), JSON.stringify(statement)).not.toContain("*");
     const guard = statements.find((s) => s.Sid === "ControlsNeverChangeEngineTables");
@@ -302,7 +342,15 @@ describe("home region us-east-1", () => {
     const statements = roleStatements(approvals, roleId);
     const actions = [...allowedActions(statements)].sort();
     expect(actions).toEqual(
-      ["dynamodb:getitem", "dynamodb:putitem", "dynamodb:query", "logs:createlogstream", "logs:putlogevents", "sqs:sendmessage", "ssm:getparameters"]
+      [
+        "dynamodb:getitem",
+        "dynamodb:putitem",
+        "dynamodb:query",
+        "logs:createlogstream",
+        "logs:putlogevents",
+        "sqs:sendmessage",
+        "ssm:getparameters",
+      ]
         .concat(["xray:puttelemetryrecords", "xray:puttracesegments"])
         .sort(),
     );
@@ -337,10 +385,22 @@ describe("home region us-east-1", () => {
     approvals.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
       DefaultRouteSettings: Match.objectLike({ ThrottlingBurstLimit: 50, ThrottlingRateLimit: 20 }),
     });
-    expect(resources(approvals, "AWS::ApiGatewayV2::Api").map(([, api]) => props<{ CorsConfiguration?: unknown }>(api).CorsConfiguration)).toEqual([
-      undefined,
-    ]);
+    expect(
+      resources(approvals, "AWS::ApiGatewayV2::Api").map(([, api]) => props<{ CorsConfiguration?: unknown }>(api).CorsConfiguration),
+    ).toEqual([undefined]);
     expect(Object.keys(approvals.findOutputs("SlackInteractivityUrl"))).toHaveLength(1);
+  });
+
+  it("gives the Slack endpoint the approvers and control names in a generated file, not the policy and registry", () => {
+    const { fn } = functionByHandler(home.template("Approvals"), HANDLERS.interactivity);
+    const variables = fn.Environment?.Variables ?? {};
+    expect(variables).not.toHaveProperty("POLICY_FILE");
+    expect(variables.SLACK_CONTEXT_FILE).toBe("/var/task/slack-context.json");
+    const generated = join(useProject().paths.root, ".build", "generated", "infra-use1", "slack-context.json");
+    const context = parseSlackContext(readFileSync(generated, "utf8"), generated);
+    expect(context.approvers).toEqual({ users: [APPROVER_ID], userGroups: [] });
+    expect(context.controls.map((control) => control.id)).toEqual(controls.map((control) => control.id));
+    expect(context.controls[0]).toEqual({ id: controls[0]?.id, title: controls[0]?.title, hipaa: controls[0]?.hipaa });
   });
 
   it("keeps the audit log with PITR, deletion protection and the log store's key schema", () => {
@@ -382,14 +442,14 @@ describe("home region us-east-1", () => {
     const onProposals = roleStatements(approvals, housekeeping.roleId).filter((s) => refersToTable(s, "State", "Proposals"));
     expect(onProposals.flatMap(actionsOf).sort()).toEqual(["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"]);
     const all = roleStatements(approvals, housekeeping.roleId).flatMap(actionsOf);
-    // Tables, its own logs, its Slack secret and X-Ray (SST traces every function): no control's actions.
+    // Tables, its own logs, its Slack secret, X-Ray (SST traces every function) and its failed-runs queue: no
+    // control's actions.
     const services = new Set(all.map((action) => action.split(":")[0]));
-    expect([...services].sort()).toEqual(["dynamodb", "logs", "ssm", "xray"]);
+    expect([...services].sort()).toEqual(["dynamodb", "logs", "sqs", "ssm", "xray"]);
   });
 
   it("sweeps on the default schedule", () => {
-    const schedules = rules(home.template("Sweep")).map((rule) => rule.ScheduleExpression);
-    expect(schedules).toEqual(["rate(1 day)"]);
+    expect(sweepSchedules(home)).toEqual(["rate(1 day)"]);
   });
 
   it("hands the engine its tables, its own role ARN, the policy file and the Slack channel", () => {
@@ -410,7 +470,9 @@ describe("home region us-east-1", () => {
     );
     expect(variables.POLICY_FILE).toBe("/var/task/policy.yaml");
     expect(variables.SLACK_CHANNEL).toBe(SLACK_CHANNEL);
-    const roleName = props<{ RoleName: string }>(resources(engine, "AWS::IAM::Role").find(([id]) => id === roleId)?.[1] ?? { Type: "" }).RoleName;
+    const roleName = props<{ RoleName: string }>(
+      resources(engine, "AWS::IAM::Role").find(([id]) => id === roleId)?.[1] ?? { Type: "" },
+    ).RoleName;
     expect(roleName).toBe("infra-use1-hipaa-remediate-engine");
     expect(JSON.stringify(variables.ENGINE_ROLE_ARN)).toContain(`:role/${roleName}`);
     for (const purpose of ["engine", "sweep", "approval-worker"]) {
@@ -468,12 +530,12 @@ describe("home region eu-west-1", () => {
     expect(identityPatterns(patterns)).toEqual([ROOT_PATTERN]);
   });
 
-  it("forwards exactly the global services' triggers to the home region's default bus", () => {
+  it("forwards the global services' triggers, and us-east-1's own (the default scope lists it), to the home region's default bus", () => {
     const template = forwarder.template("GlobalEvents");
     const found = rules(template);
-    const expectedGlobal = [...expectedTriggers].filter((pair) => globalSources.has(pair.split(" ")[0] ?? "")).sort();
     const patterns = found.flatMap((rule) => (rule.EventPattern ? [rule.EventPattern] : []));
-    expect(triggerPairs(patterns).sort()).toEqual(expectedGlobal);
+    // organization.test.ts checks a scope without us-east-1, where only the global services' triggers are forwarded.
+    expect(triggerPairs(patterns).sort()).toEqual([...expectedTriggers].sort());
     // Root console sign-ins (and root calls to global services) are delivered in us-east-1 only.
     expect(identityPatterns(patterns)).toEqual([ROOT_PATTERN]);
     const homeBus = { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, `:events:eu-west-1:${TEST_ACCOUNT}:event-bus/default`]] };
@@ -485,7 +547,9 @@ describe("home region eu-west-1", () => {
     }
     const [roleId = ""] =
       resources(template, "AWS::IAM::Role").find(([, role]) => JSON.stringify(role).includes("events.amazonaws.com")) ?? [];
-    expect(new Set(found.map((rule) => JSON.stringify(rule.Targets[0]?.RoleArn)))).toEqual(new Set([JSON.stringify({ "Fn::GetAtt": [roleId, "Arn"] })]));
+    expect(new Set(found.map((rule) => JSON.stringify(rule.Targets[0]?.RoleArn)))).toEqual(
+      new Set([JSON.stringify({ "Fn::GetAtt": [roleId, "Arn"] })]),
+    );
     template.hasResourceProperties("AWS::IAM::Role", {
       AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: "events.amazonaws.com" } })] },
     });
@@ -510,7 +574,7 @@ describe("home region eu-west-1", () => {
   });
 
   it("sweeps on the configured schedule", () => {
-    expect(rules(homeEu.template("Sweep")).map((rule) => rule.ScheduleExpression)).toEqual(["cron(0 3 * * ? *)"]);
+    expect(sweepSchedules(homeEu)).toEqual(["cron(0 3 * * ? *)"]);
   });
 
   it("uses the built-in default policy when no policy file is given", () => {
@@ -537,13 +601,13 @@ describe("synth refuses", () => {
     expect((error as PolicyError).message).toContain("rateLimit.maxAutoFixes");
   });
 
-  it("an app region that is neither home nor us-east-1", async () => {
-    await expect(buildApp({ stage: "infra-wrongregion", region: "ap-southeast-2", settings: { homeRegion: "eu-west-1" } })).rejects.toThrow(
-      new SettingsError(
-        "The app region ap-southeast-2 is neither the home region (eu-west-1) nor us-east-1, where global services' events are " +
-          "forwarded from. Deploy with --region eu-west-1 or --region us-east-1",
-      ),
+  it("an app region that is neither home nor in the scope (opt-in regions are not in the default all-enabled)", async () => {
+    await expect(buildApp({ stage: "infra-wrongregion", region: "af-south-1", settings: { homeRegion: "eu-west-1" } })).rejects.toThrow(
+      /^The app region af-south-1 is neither the home region \(eu-west-1\) nor a region the policy's scope\.regions lists .* Deploy with one of --region eu-west-1, us-east-1, us-east-2, .*, or add af-south-1 to scope\.regions$/,
     );
+    await expect(
+      buildApp({ stage: "infra-wrongregion", region: "af-south-1", settings: { homeRegion: "eu-west-1" } }),
+    ).rejects.toBeInstanceOf(SettingsError);
   });
 });
 
@@ -588,14 +652,24 @@ describe("the audit archive (home region us-east-1)", () => {
     const [[bucketId, bucket]] = buckets as [[string, CfnResource]];
     expect(props<BucketProps>(bucket)).toMatchObject({
       ObjectLockEnabled: true,
-      ObjectLockConfiguration: { ObjectLockEnabled: "Enabled", Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: AUDIT_RETENTION_DAYS } } },
+      ObjectLockConfiguration: {
+        ObjectLockEnabled: "Enabled",
+        Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: AUDIT_RETENTION_DAYS } },
+      },
       VersioningConfiguration: { Status: "Enabled" },
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
     });
     auditLog.hasResource("AWS::S3::Bucket", { DeletionPolicy: "Retain" });
     expect(Object.keys(auditLog.findOutputs("AuditBucketName"))).toHaveLength(1);
     // TLS only.
-    const bucketPolicy = resources(auditLog, "AWS::S3::BucketPolicy").map(([, policy]) => props<{ Bucket: unknown; PolicyDocument: { Statement: Statement[] } }>(policy));
+    const bucketPolicy = resources(auditLog, "AWS::S3::BucketPolicy").map(([, policy]) =>
+      props<{ Bucket: unknown; PolicyDocument: { Statement: Statement[] } }>(policy),
+    );
     expect(bucketPolicy.map((policy) => policy.Bucket)).toEqual([{ Ref: bucketId }]);
     expect(bucketPolicy[0]?.PolicyDocument.Statement).toContainEqual(
       expect.objectContaining({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
@@ -610,7 +684,13 @@ describe("the audit archive (home region us-east-1)", () => {
         Sid: "LogEntriesAreNeverChangedOrDeleted",
         Effect: "Deny",
         Principal: { AWS: "*" },
-        Action: ["dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete"],
+        Action: [
+          "dynamodb:UpdateItem",
+          "dynamodb:DeleteItem",
+          "dynamodb:BatchWriteItem",
+          "dynamodb:PartiQLUpdate",
+          "dynamodb:PartiQLDelete",
+        ],
         Resource: "*",
       },
     ]);
@@ -633,11 +713,11 @@ describe("the audit archive (home region us-east-1)", () => {
     }
   });
 
-  /** A role's statements other than its own log group and SST's X-Ray tracing. */
+  /** A role's statements other than its own log group, SST's X-Ray tracing and its failed-runs queue. */
   function dataStatements(handler: string): Statement[] {
     const auditLog = home.template("AuditLog");
     return roleStatements(auditLog, functionByHandler(auditLog, handler).roleId).filter(
-      (s) => !actionsOf(s).some((action) => action.startsWith("logs:") || action.startsWith("xray:")),
+      (s) => !actionsOf(s).some((action) => action.startsWith("logs:") || action.startsWith("xray:") || action.startsWith("sqs:")),
     );
   }
 
@@ -665,7 +745,11 @@ describe("the audit archive (home region us-east-1)", () => {
   it("grants no function an item update or delete on the log table", () => {
     for (const [stackId, template] of everyTemplate(home)) {
       for (const { where, statement } of identityStatements(template)) {
-        if (!refersToTable(statement, "AuditLog", "RemediationLog") && !JSON.stringify(statement.Resource ?? null).includes("RemediationLog")) continue;
+        if (
+          !refersToTable(statement, "AuditLog", "RemediationLog") &&
+          !JSON.stringify(statement.Resource ?? null).includes("RemediationLog")
+        )
+          continue;
         expect(actionsOf(statement), `${stackId}/${where}`).not.toContain("dynamodb:UpdateItem");
         expect(actionsOf(statement), `${stackId}/${where}`).not.toContain("dynamodb:DeleteItem");
       }

@@ -1,3 +1,5 @@
+import { mkdirSync, rmSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { Template } from "aws-cdk-lib/assertions";
 import { App, Stack } from "sst/constructs";
 import { initProject } from "sst/project.js";
@@ -26,13 +28,43 @@ export function testSettings(region: string, overrides: Partial<AppSettings> = {
   return parseSettings({ homeRegion: region, sweepSchedule: "rate(1 day)", sweepRegions: [overrides.homeRegion ?? region], ...overrides });
 }
 
+const LOCK_DIR = join(import.meta.dirname, "../../.sst/.infra-test-lock");
+const STALE_LOCK_MS = 120_000;
+
+/**
+ * SST's App empties and rewrites .sst/types while it is built (constructor and bindings), so two test files
+ * building apps at once (vitest runs files in parallel processes) can fail with ENOENT. mkdir is atomic, so a
+ * lock directory serialises the building across processes; a lock left by a killed process expires.
+ */
+async function withBuildLock<T>(build: () => Promise<T>): Promise<T> {
+  mkdirSync(dirname(LOCK_DIR), { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(LOCK_DIR);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const age = Date.now() - (statSync(LOCK_DIR, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > STALE_LOCK_MS) rmSync(LOCK_DIR, { recursive: true, force: true });
+      await new Promise((resolveWait) => setTimeout(resolveWait, 50));
+    }
+  }
+  try {
+    return await build();
+  } finally {
+    rmSync(LOCK_DIR, { recursive: true, force: true });
+  }
+}
+
 /** Builds the app (registerStacks only), without finishing it: for failures that must happen before any synth work. */
 export async function buildApp({ stage, region, settings }: SynthOptions): Promise<App> {
-  // Always with a stage: without one, initProject prompts for a personal stage and the test hangs.
-  await initProject({ stage, region });
-  const app = new App({ mode: "deploy", stage, name: APP_NAME, region, account: TEST_ACCOUNT });
-  registerStacks(app, testSettings(region, settings));
-  return app;
+  return withBuildLock(async () => {
+    // Always with a stage: without one, initProject prompts for a personal stage and the test hangs.
+    await initProject({ stage, region });
+    const app = new App({ mode: "deploy", stage, name: APP_NAME, region, account: TEST_ACCOUNT });
+    registerStacks(app, testSettings(region, settings));
+    return app;
+  });
 }
 
 /**

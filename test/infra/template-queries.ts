@@ -63,7 +63,9 @@ export function resourcePolicyStatements(template: Template): { where: string; s
 export function roleStatements(template: Template, roleId: string): Statement[] {
   const role = resources(template, "AWS::IAM::Role").find(([id]) => id === roleId)?.[1];
   if (role === undefined) throw new Error(`No role ${roleId}`);
-  const inline = (props<{ Policies?: { PolicyDocument: PolicyDocument }[] }>(role).Policies ?? []).flatMap((p) => p.PolicyDocument.Statement);
+  const inline = (props<{ Policies?: { PolicyDocument: PolicyDocument }[] }>(role).Policies ?? []).flatMap(
+    (p) => p.PolicyDocument.Statement,
+  );
   const attached = resources(template, "AWS::IAM::Policy")
     .filter(([, policy]) => JSON.stringify(props<{ Roles?: unknown[] }>(policy).Roles ?? []).includes(`"${roleId}"`))
     .flatMap(([, policy]) => props<{ PolicyDocument: PolicyDocument }>(policy).PolicyDocument.Statement);

@@ -7,7 +7,7 @@ const moto = useMoto();
 describe("moto harness", () => {
   it("serves the engine's clients on a loopback endpoint that this file has to itself", async () => {
     expect(moto.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const s3 = moto.clients.s3(MOTO_REGION);
+    const s3 = await moto.clients.s3(MOTO_REGION);
     await s3.send(new CreateBucketCommand({ Bucket: "harness-check" }));
     const listed = await s3.send(new ListBucketsCommand({}));
     expect(listed.Buckets?.map((b) => b.Name)).toEqual(["harness-check"]);
@@ -15,7 +15,7 @@ describe("moto harness", () => {
 
   it("reset clears every resource", async () => {
     await moto.reset();
-    const listed = await moto.clients.s3(MOTO_REGION).send(new ListBucketsCommand({}));
+    const listed = await (await moto.clients.s3(MOTO_REGION)).send(new ListBucketsCommand({}));
     expect(listed.Buckets ?? []).toEqual([]);
   });
 });

@@ -116,7 +116,11 @@ export function consoleSignInRecord(input: ConsoleSignInInput): Record<string, u
     ...record,
     readOnly: false,
     eventType: "AwsConsoleSignIn",
-    additionalEventData: { LoginTo: "https://console.aws.amazon.com/console/home", MobileVersion: "No", MFAUsed: input.mfaUsed ? "Yes" : "No" },
+    additionalEventData: {
+      LoginTo: "https://console.aws.amazon.com/console/home",
+      MobileVersion: "No",
+      MFAUsed: input.mfaUsed ? "Yes" : "No",
+    },
   };
 }
 

@@ -12,7 +12,11 @@ export function triggerNamed<O, P extends JsonObject>(control: Control<O, P>, na
 }
 
 /** Detection of the first resource the event names, through the trigger of the event's name. */
-export async function detectEvent<O, P extends JsonObject>(control: Control<O, P>, event: ChangeEvent, ctx: ControlContext<O>): Promise<Verdict[]> {
+export async function detectEvent<O, P extends JsonObject>(
+  control: Control<O, P>,
+  event: ChangeEvent,
+  ctx: ControlContext<O>,
+): Promise<Verdict[]> {
   const [resource] = triggerNamed(control, event.name).resources(event);
   if (!resource) throw new Error(`${control.id} found no resource in ${event.name}`);
   return control.detect({ resource, event }, ctx);

@@ -64,60 +64,64 @@ export function describeControlPipelines(moto: Moto, scenarios: readonly Control
 
     // Notify-only controls, controls without a sweep and fixes without a rollback get the tests that fit them,
     // not skipped ones: each scenario says why a case does not apply.
-    if (scenario.notifyOnly) it("auto: a notify-only control reports and changes nothing", async () => {
-      const p = await start("auto");
-      const { record, resource } = await scenario.arrangeViolation(moto);
-      await p.publish(record);
-      expect(await p.pump()).toMatchObject({ succeeded: 1, failed: 0 });
-      await scenario.assertUnchanged(moto, resource);
-      const stages = await stagesOf(p, eventIdOf(record), scenario.control);
-      expect(stages).toEqual(expect.arrayContaining(["received", "finding", "decision"]));
-      expect(stages).not.toContain("applied");
-    });
+    if (scenario.notifyOnly)
+      it("auto: a notify-only control reports and changes nothing", async () => {
+        const p = await start("auto");
+        const { record, resource } = await scenario.arrangeViolation(moto);
+        await p.publish(record);
+        expect(await p.pump()).toMatchObject({ succeeded: 1, failed: 0 });
+        await scenario.assertUnchanged(moto, resource);
+        const stages = await stagesOf(p, eventIdOf(record), scenario.control);
+        expect(stages).toEqual(expect.arrayContaining(["received", "finding", "decision"]));
+        expect(stages).not.toContain("applied");
+      });
 
-    if (!scenario.notifyOnly) it("auto: fixes the resource, verifies it, and logs one valid chain from received to verified", async () => {
-      const p = await start("auto");
-      const { record, resource } = await scenario.arrangeViolation(moto);
-      await p.publish(record);
-      const stats = await p.pump();
-      expect(stats).toMatchObject({ succeeded: 1, failed: 0 });
-      await scenario.assertFixed(moto, resource);
+    if (!scenario.notifyOnly)
+      it("auto: fixes the resource, verifies it, and logs one valid chain from received to verified", async () => {
+        const p = await start("auto");
+        const { record, resource } = await scenario.arrangeViolation(moto);
+        await p.publish(record);
+        const stats = await p.pump();
+        expect(stats).toMatchObject({ succeeded: 1, failed: 0 });
+        await scenario.assertFixed(moto, resource);
 
-      const stages = await stagesOf(p, eventIdOf(record), scenario.control);
-      expect(stages.slice(0, 3)).toEqual(["received", "finding", "decision"]);
-      expect(stages).toContain("applied");
-      expect(stages.at(-1)).toBe("verified");
-      const applied = (await p.log()).find((e) => e.stage === "applied" && e.resource?.arn === resource.arn);
-      expect(applied?.before).toBeDefined();
-      expect(applied?.plan?.control).toBe(scenario.control);
-      expect(applied?.hipaa?.length).toBeGreaterThan(0);
-      expect((await verifyChain(p.deps.log.read())).ok).toBe(true);
-    });
+        const stages = await stagesOf(p, eventIdOf(record), scenario.control);
+        expect(stages.slice(0, 3)).toEqual(["received", "finding", "decision"]);
+        expect(stages).toContain("applied");
+        expect(stages.at(-1)).toBe("verified");
+        const applied = (await p.log()).find((e) => e.stage === "applied" && e.resource?.arn === resource.arn);
+        expect(applied?.before).toBeDefined();
+        expect(applied?.plan?.control).toBe(scenario.control);
+        expect(applied?.hipaa?.length).toBeGreaterThan(0);
+        expect((await verifyChain(p.deps.log.read())).ok).toBe(true);
+      });
 
-    if (!(scenario.noRollback ?? scenario.notifyOnly)) it("rollback: the automatic fix is undone from the log, exactly", async () => {
-      const p = await start("auto");
-      const { record, resource } = await scenario.arrangeViolation(moto);
-      await p.publish(record);
-      await p.pump();
-      await scenario.assertFixed(moto, resource);
-      const applied = (await p.log()).find((e) => e.stage === "applied" && e.resource?.arn === resource.arn);
-      if (!applied) throw new Error(`no applied entry for ${resource.arn}`);
-      await rollbackApplied(applied, p.deps);
-      await scenario.assertUnchanged(moto, resource);
-      expect((await p.log()).at(-1)?.stage).toBe("rolled-back");
-      expect((await verifyChain(p.deps.log.read())).ok).toBe(true);
-    });
+    if (!(scenario.noRollback ?? scenario.notifyOnly))
+      it("rollback: the automatic fix is undone from the log, exactly", async () => {
+        const p = await start("auto");
+        const { record, resource } = await scenario.arrangeViolation(moto);
+        await p.publish(record);
+        await p.pump();
+        await scenario.assertFixed(moto, resource);
+        const applied = (await p.log()).find((e) => e.stage === "applied" && e.resource?.arn === resource.arn);
+        if (!applied) throw new Error(`no applied entry for ${resource.arn}`);
+        await rollbackApplied(applied, p.deps);
+        await scenario.assertUnchanged(moto, resource);
+        expect((await p.log()).at(-1)?.stage).toBe("rolled-back");
+        expect((await verifyChain(p.deps.log.read())).ok).toBe(true);
+      });
 
-    if (!(scenario.notFoundBySweep ?? scenario.notifyOnly)) it("sweep: finds the violation without its event and fixes it", async () => {
-      const p = await start("auto");
-      const { resource } = await scenario.arrangeViolation(moto);
-      const control = p.deps.index.byId(scenario.control);
-      if (!control) throw new Error(`${scenario.control} is not registered`);
-      const report = await runSweep(p.deps, { sweepId: `sweep-${resource.arn}`, controls: [control] });
-      expect(report.failures).toEqual([]);
-      expect(report.findings.map((f) => f.resource)).toContain(resource.arn);
-      await scenario.assertFixed(moto, resource);
-    });
+    if (!(scenario.notFoundBySweep ?? scenario.notifyOnly))
+      it("sweep: finds the violation without its event and fixes it", async () => {
+        const p = await start("auto");
+        const { resource } = await scenario.arrangeViolation(moto);
+        const control = p.deps.index.byId(scenario.control);
+        if (!control) throw new Error(`${scenario.control} is not registered`);
+        const report = await runSweep(p.deps, { sweepId: `sweep-${resource.arn}`, controls: [control] });
+        expect(report.failures).toEqual([]);
+        expect(report.findings.map((f) => f.resource)).toContain(resource.arn);
+        await scenario.assertFixed(moto, resource);
+      });
 
     it("dry-run: logs what it would fix and changes nothing", async () => {
       const p = await start("dry-run");
@@ -132,31 +136,33 @@ export function describeControlPipelines(moto: Moto, scenarios: readonly Control
       expect(decision?.mode).toBe("dry-run");
     });
 
-    if (scenario.notifyOnly) it("approve: a notify-only finding is reported, with no proposal to approve", async () => {
-      const p = await start("approve");
-      const { record, resource } = await scenario.arrangeViolation(moto);
-      await p.publish(record);
-      expect(await p.pump()).toMatchObject({ succeeded: 1, failed: 0 });
-      await scenario.assertUnchanged(moto, resource);
-      const pending = await p.deps.proposals.listByStatus("pending");
-      expect(pending.map((proposal) => proposal.finding.resource.arn)).not.toContain(resource.arn);
-      const stages = await stagesOf(p, eventIdOf(record), scenario.control);
-      expect(stages).toEqual(expect.arrayContaining(["finding", "decision"]));
-      expect(stages).not.toContain("proposed");
-    });
+    if (scenario.notifyOnly)
+      it("approve: a notify-only finding is reported, with no proposal to approve", async () => {
+        const p = await start("approve");
+        const { record, resource } = await scenario.arrangeViolation(moto);
+        await p.publish(record);
+        expect(await p.pump()).toMatchObject({ succeeded: 1, failed: 0 });
+        await scenario.assertUnchanged(moto, resource);
+        const pending = await p.deps.proposals.listByStatus("pending");
+        expect(pending.map((proposal) => proposal.finding.resource.arn)).not.toContain(resource.arn);
+        const stages = await stagesOf(p, eventIdOf(record), scenario.control);
+        expect(stages).toEqual(expect.arrayContaining(["finding", "decision"]));
+        expect(stages).not.toContain("proposed");
+      });
 
-    if (!scenario.notifyOnly) it("approve: stores a pending proposal with its plan hash and changes nothing", async () => {
-      const p = await start("approve");
-      const { record, resource } = await scenario.arrangeViolation(moto);
-      await p.publish(record);
-      await p.pump();
-      await scenario.assertUnchanged(moto, resource);
-      const pending = await p.deps.proposals.listByStatus("pending");
-      expect(pending.map((proposal) => proposal.finding.resource.arn)).toContain(resource.arn);
-      const proposed = (await p.log()).find((e) => e.stage === "proposed");
-      expect(proposed?.planHash).toBe(pending.find((x) => x.finding.resource.arn === resource.arn)?.planHash);
-      expect(await stagesOf(p, eventIdOf(record), scenario.control)).not.toContain("applied");
-    });
+    if (!scenario.notifyOnly)
+      it("approve: stores a pending proposal with its plan hash and changes nothing", async () => {
+        const p = await start("approve");
+        const { record, resource } = await scenario.arrangeViolation(moto);
+        await p.publish(record);
+        await p.pump();
+        await scenario.assertUnchanged(moto, resource);
+        const pending = await p.deps.proposals.listByStatus("pending");
+        expect(pending.map((proposal) => proposal.finding.resource.arn)).toContain(resource.arn);
+        const proposed = (await p.log()).find((e) => e.stage === "proposed");
+        expect(proposed?.planHash).toBe(pending.find((x) => x.finding.resource.arn === resource.arn)?.planHash);
+        expect(await stagesOf(p, eventIdOf(record), scenario.control)).not.toContain("applied");
+      });
 
     it("a redelivered event is recognised and nothing is done twice", async () => {
       const p = await start("auto");
@@ -210,17 +216,18 @@ export function describeControlPipelines(moto: Moto, scenarios: readonly Control
       expect(exempted?.reason).toContain("vendor appliance");
     });
 
-    if (!scenario.alwaysApplies) it("a resource fixed before the event is handled ends as no longer applies, not as an error", async () => {
-      const p = await start("auto");
-      const { record, resource } = await scenario.arrangeViolation(moto);
-      await scenario.makeCompliant(moto, resource);
-      await p.publish(record);
-      const stats = await p.pump();
-      expect(stats.failed).toBe(0);
-      const stages = await stagesOf(p, eventIdOf(record), scenario.control);
-      expect(stages).toContain("no-longer-applies");
-      expect(stages).not.toContain("failed");
-      expect(stages).not.toContain("applied");
-    });
+    if (!scenario.alwaysApplies)
+      it("a resource fixed before the event is handled ends as no longer applies, not as an error", async () => {
+        const p = await start("auto");
+        const { record, resource } = await scenario.arrangeViolation(moto);
+        await scenario.makeCompliant(moto, resource);
+        await p.publish(record);
+        const stats = await p.pump();
+        expect(stats.failed).toBe(0);
+        const stages = await stagesOf(p, eventIdOf(record), scenario.control);
+        expect(stages).toContain("no-longer-applies");
+        expect(stages).not.toContain("failed");
+        expect(stages).not.toContain("applied");
+      });
   });
 }

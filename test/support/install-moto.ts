@@ -1,4 +1,6 @@
+import { ensureParliamentInstalled, PARLIAMENT_REQUIREMENT } from "./iam-linter";
 import { ensureMotoInstalled, MOTO_REQUIREMENT, venvDir } from "./moto-server";
 
 ensureMotoInstalled();
-console.log(`${MOTO_REQUIREMENT} ready in ${venvDir}`);
+ensureParliamentInstalled();
+console.log(`${MOTO_REQUIREMENT} and ${PARLIAMENT_REQUIREMENT} ready in ${venvDir}`);

@@ -65,21 +65,29 @@ const FUNCTION_ROLE = "lambda-test-function-role";
 
 /** The execution role test functions use (moto checks that it exists). */
 async function functionRoleArn(moto: Moto): Promise<string> {
-  const iam = moto.clients.iam();
+  const iam = await moto.clients.iam();
   try {
     const existing = await iam.send(new GetRoleCommand({ RoleName: FUNCTION_ROLE }));
     if (existing.Role?.Arn) return existing.Role.Arn;
   } catch (error) {
     if (!(error instanceof Error && error.name === "NoSuchEntityException")) throw error;
   }
-  const trust = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }] };
+  const trust = {
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
+  };
   const created = await iam.send(new CreateRoleCommand({ RoleName: FUNCTION_ROLE, AssumeRolePolicyDocument: JSON.stringify(trust) }));
   if (!created.Role?.Arn) throw new Error("moto returned no role ARN");
   return created.Role.Arn;
 }
 
 /** Creates a uniquely named Node.js function and returns its name. */
-export async function createTestFunction(moto: Moto, prefix = "fn", tags: Record<string, string> = {}, region = MOTO_REGION): Promise<string> {
+export async function createTestFunction(
+  moto: Moto,
+  prefix = "fn",
+  tags: Record<string, string> = {},
+  region = MOTO_REGION,
+): Promise<string> {
   const name = `${prefix}-${randomUUID().slice(0, 8)}`;
   await lambdaClient(moto, region).send(
     new CreateFunctionCommand({

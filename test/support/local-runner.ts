@@ -82,7 +82,10 @@ export class TestRunner {
   }
 
   /** Arranges the scenario's violation in moto and runs its event through the engine; returns the new proposal. */
-  async proposeFrom(scenario: ControlScenario, moto: Moto): Promise<{ proposal: Proposal; resource: ResourceRef; record: Record<string, unknown> }> {
+  async proposeFrom(
+    scenario: ControlScenario,
+    moto: Moto,
+  ): Promise<{ proposal: Proposal; resource: ResourceRef; record: Record<string, unknown> }> {
     const { record, resource } = await scenario.arrangeViolation(moto);
     const report = await processEvent(changeEventOf(record), this.engine.deps);
     const proposalId = report.findings.find((f) => f.resource === resource.arn)?.proposalId;
@@ -114,7 +117,11 @@ export function changeEventOf(record: Record<string, unknown>): ChangeEvent {
 }
 
 /** The policy for one control in one mode, as a user writes it. */
-export function policyFor(control: string, mode: "dry-run" | "approve" | "auto", extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function policyFor(
+  control: string,
+  mode: "dry-run" | "approve" | "auto",
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return { controls: { [control]: { mode } }, ...extra };
 }
 

@@ -1,12 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  GENESIS_HASH,
-  InvalidReadOptionsError,
-  UnloggableEntryError,
-  entryHash,
-  verifyChain,
-  type LogStore,
-} from "@hipaa-remediate/core";
+import { GENESIS_HASH, InvalidReadOptionsError, UnloggableEntryError, entryHash, verifyChain, type LogStore } from "@hipaa-remediate/core";
 import { appendSamples, collect, sampleLogDraft } from "./log-drafts";
 
 export interface LogStoreFixture {

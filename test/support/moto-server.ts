@@ -21,10 +21,9 @@ export class MotoSetupError extends Error {
 function run(command: string, args: string[]): void {
   const result = spawnSync(command, args, { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
   if (result.status !== 0) {
-    throw new MotoSetupError(
-      `\`${command} ${args.join(" ")}\` failed (exit ${result.status}):\n${result.stderr || result.stdout}`,
-      { cause: result.error },
-    );
+    throw new MotoSetupError(`\`${command} ${args.join(" ")}\` failed (exit ${result.status}):\n${result.stderr || result.stdout}`, {
+      cause: result.error,
+    });
   }
 }
 

@@ -40,6 +40,10 @@ export interface PipelineOptions {
   maxReceiveCount?: number;
   /** Where proposals are posted (a SlackNotifier on the recorder); without it they are only stored. */
   notifier?: ProposalNotifier;
+  /** The engine's dependencies when they are not the temporary SQLite ones (e.g. the deployed DynamoDB wiring). */
+  engineDeps?: EngineDeps;
+  /** The queue's visibility timeout; SQS's default (30 s) unless given. */
+  visibilityTimeoutSeconds?: number;
 }
 
 /**
@@ -67,6 +71,7 @@ export class Pipeline {
     const dlq = await createQueue(sqs, `engine-dlq-${suffix}`, {});
     const queue = await createQueue(sqs, `engine-${suffix}`, {
       RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: options.maxReceiveCount ?? 3 }),
+      ...(options.visibilityTimeoutSeconds ? { VisibilityTimeout: String(options.visibilityTimeoutSeconds) } : {}),
     });
     const rules: string[] = [];
     for (const generated of eventPatternsFor(controls)) {
@@ -79,14 +84,16 @@ export class Pipeline {
     const dir = mkdtempSync(join(tmpdir(), "hipaa-pipeline-"));
     const db = openDatabase(join(dir, "engine.db"));
     const offsetMs = (options.clockOffsetDays ?? 0) * 86_400_000;
-    const deps = sqliteEngineDeps(db, {
-      aws: moto.clients,
-      // Persistent idempotency records, as the deployed engine keeps them.
-      guard: powertoolsGuard(new SqliteIdempotencyStore(db)),
-      now: () => new Date(Date.now() + offsetMs),
-      ...(options.policy ? { policy: options.policy } : {}),
-      ...(options.notifier ? { notifier: options.notifier } : {}),
-    });
+    const deps =
+      options.engineDeps ??
+      sqliteEngineDeps(db, {
+        aws: moto.clients,
+        // Persistent idempotency records, as the deployed engine keeps them.
+        guard: powertoolsGuard(new SqliteIdempotencyStore(db)),
+        now: () => new Date(Date.now() + offsetMs),
+        ...(options.policy ? { policy: options.policy } : {}),
+        ...(options.notifier ? { notifier: options.notifier } : {}),
+      });
     return new Pipeline(moto, queue, dlq, deps, db, dir, rules, events, sqs);
   }
 
@@ -95,25 +102,36 @@ export class Pipeline {
    * "AWS API Call via CloudTrail", console sign-ins as "AWS Console Sign In via CloudTrail" (see `eventBridgeEnvelope`).
    */
   async publish(record: Record<string, unknown>): Promise<void> {
-    const envelope = eventBridgeEnvelope(record);
-    const result = await this.events.send(
-      new PutEventsCommand({
-        Entries: [
-          {
-            Source: String(envelope.source),
-            DetailType: String(envelope["detail-type"]),
-            Detail: JSON.stringify(record),
-            Resources: [],
-          },
-        ],
-      }),
-    );
-    if (result.FailedEntryCount) throw new Error(`PutEvents failed: ${JSON.stringify(result.Entries)}`);
+    await this.publishMany([record]);
+  }
+
+  /** Publishes records as `publish` does, ten to a PutEvents call (its limit); returns how many calls it made. */
+  async publishMany(records: Record<string, unknown>[]): Promise<number> {
+    let calls = 0;
+    for (let start = 0; start < records.length; start += 10) {
+      const entries = records.slice(start, start + 10).map((record) => {
+        const envelope = eventBridgeEnvelope(record);
+        return {
+          Source: String(envelope.source),
+          DetailType: String(envelope["detail-type"]),
+          Detail: JSON.stringify(record),
+          Resources: [],
+        };
+      });
+      const result = await this.events.send(new PutEventsCommand({ Entries: entries }));
+      calls += 1;
+      if (result.FailedEntryCount) throw new Error(`PutEvents failed: ${JSON.stringify(result.Entries)}`);
+    }
+    return calls;
   }
 
   /** Runs the real engine handler on whatever is in the queue until it is empty. */
   pump(): Promise<{ invocations: number; succeeded: number; failed: number }> {
-    return pumpQueue(this.sqs, this.queue, createEngineHandler(async () => this.deps));
+    return pumpQueue(
+      this.sqs,
+      this.queue,
+      createEngineHandler(async () => this.deps),
+    );
   }
 
   async log(): Promise<LogEntry[]> {
@@ -142,9 +160,7 @@ export class Pipeline {
 }
 
 async function createQueue(sqs: SQSClient, name: string, attributes: Record<string, string>): Promise<QueueRef> {
-  const created = await sqs.send(
-    new CreateQueueCommand({ QueueName: name, Attributes: { SqsManagedSseEnabled: "true", ...attributes } }),
-  );
+  const created = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: { SqsManagedSseEnabled: "true", ...attributes } }));
   const url = created.QueueUrl ?? "";
   const described = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }));
   return { url, arn: described.Attributes?.QueueArn ?? "" };

@@ -154,7 +154,13 @@ export function rdsRecord(
   response: Record<string, unknown> | null = null,
   region = MOTO_REGION,
 ): Record<string, unknown> {
-  return cloudTrailRecord({ eventSource: "rds.amazonaws.com", eventName, awsRegion: region, requestParameters: request, responseElements: response });
+  return cloudTrailRecord({
+    eventSource: "rds.amazonaws.com",
+    eventName,
+    awsRegion: region,
+    requestParameters: request,
+    responseElements: response,
+  });
 }
 
 export function rdsEvent(

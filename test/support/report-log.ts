@@ -74,7 +74,10 @@ export function syntheticStories(count: number, options: { end: Date; weeks: num
     const kind = i % 9;
     const then: Step[] =
       kind <= 2
-        ? [{ stage: "applied", at: iso(fixMs - 5_000) }, { stage: "verified", at: iso(fixMs) }]
+        ? [
+            { stage: "applied", at: iso(fixMs - 5_000) },
+            { stage: "verified", at: iso(fixMs) },
+          ]
         : kind === 3
           ? [
               { stage: "proposed", at: iso(2_000), proposalId },
@@ -83,13 +86,37 @@ export function syntheticStories(count: number, options: { end: Date; weeks: num
               { stage: "verified", at: iso(fixMs), proposalId, decidedBy: DANA },
             ]
           : kind === 4
-            ? [{ stage: "proposed", at: iso(2_000), proposalId }, { stage: "rejected-by-approver", at: iso(MINUTE), proposalId, decidedBy: SAM, reason: "maintenance window" }]
+            ? [
+                { stage: "proposed", at: iso(2_000), proposalId },
+                { stage: "rejected-by-approver", at: iso(MINUTE), proposalId, decidedBy: SAM, reason: "maintenance window" },
+              ]
             : kind === 5
-              ? [{ stage: "exempted", at: iso(1_000), reason: "exempt", details: { exemption: { source: "tag", reason: "vendor appliance", owner: "alice@example.com", expires: iso(40 * 24 * 60 * MINUTE) } } }]
+              ? [
+                  {
+                    stage: "exempted",
+                    at: iso(1_000),
+                    reason: "exempt",
+                    details: {
+                      exemption: {
+                        source: "tag",
+                        reason: "vendor appliance",
+                        owner: "alice@example.com",
+                        expires: iso(40 * 24 * 60 * MINUTE),
+                      },
+                    },
+                  },
+                ]
               : kind === 6
                 ? [{ stage: "no-longer-applies", at: iso(3_000), reason: "resource is compliant now" }]
                 : kind === 7
-                  ? [{ stage: "failed", at: iso(4_000), reason: "apply failed", error: { name: "AccessDenied", message: "not authorised" } }]
+                  ? [
+                      {
+                        stage: "failed",
+                        at: iso(4_000),
+                        reason: "apply failed",
+                        error: { name: "AccessDenied", message: "not authorised" },
+                      },
+                    ]
                   : [{ stage: "would-remediate", at: iso(1_000) }];
     const mode = kind <= 2 || kind >= 6 ? (kind === 8 ? "dry-run" : "auto") : kind === 5 ? "exempt" : "approve";
     stories.push({

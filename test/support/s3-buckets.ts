@@ -32,11 +32,7 @@ export function triggerOf<O>(control: Control<O, JsonObject> | AnyControl, name:
 }
 
 /** Creates a bucket in moto, tagged when `tags` are given, and returns its ref. */
-export async function createTestBucket(
-  s3: S3Client,
-  name: string,
-  tags: { Key: string; Value: string }[] = [],
-): Promise<ResourceRef> {
+export async function createTestBucket(s3: S3Client, name: string, tags: { Key: string; Value: string }[] = []): Promise<ResourceRef> {
   await s3.send(new CreateBucketCommand({ Bucket: name }));
   if (tags.length > 0) await s3.send(new PutBucketTaggingCommand({ Bucket: name, Tagging: { TagSet: tags } }));
   return bucketRef(name, MOTO_ACCOUNT, MOTO_REGION);

@@ -72,7 +72,7 @@ export async function startSlackRecorder(): Promise<SlackRecorder> {
     }
   };
 
-  const server = createServer(async (request: IncomingMessage, response: ServerResponse) => {
+  const record = async (request: IncomingMessage, response: ServerResponse) => {
     const text = await readBody(request);
     const path = new URL(request.url ?? "/", "http://recorder").pathname;
     const reply = (body: JsonObject) => {
@@ -89,6 +89,13 @@ export async function startSlackRecorder(): Promise<SlackRecorder> {
     const token = authorization?.startsWith("Bearer ") ? authorization.slice("Bearer ".length) : undefined;
     calls.push({ method, args, ...(token ? { token } : {}) });
     reply(answer(method, args));
+  };
+  // A request the recorder cannot read is answered 500, so the client under test fails loudly instead of hanging.
+  const server = createServer((request, response) => {
+    record(request, response).catch((error: unknown) => {
+      response.writeHead(500, { "content-type": "text/plain" });
+      response.end(`slack recorder: ${String(error)}`);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -11,7 +11,8 @@ const index = new ControlIndex(controls);
  */
 describe.runIf(corpusAvailable())("corpus records of every trigger, as failed calls", () => {
   const triggered = corpusRecords().filter(
-    ({ record }) => record.errorCode === undefined && index.match({ source: String(record.eventSource), name: String(record.eventName) }).length > 0,
+    ({ record }) =>
+      record.errorCode === undefined && index.match({ source: String(record.eventSource), name: String(record.eventName) }).length > 0,
   );
 
   it("the corpus holds trigger records to check", () => {
@@ -22,7 +23,10 @@ describe.runIf(corpusAvailable())("corpus records of every trigger, as failed ca
     for (const corpusRecord of triggered) {
       const event = corpusEventOf(corpusRecord);
       expect(index.match(event).length, corpusRecord.origin).toBeGreaterThan(0);
-      const failed = normaliseRecord({ ...corpusRecord.record, errorCode: "AccessDenied", errorMessage: "not authorised" }, corpusRecord.origin);
+      const failed = normaliseRecord(
+        { ...corpusRecord.record, errorCode: "AccessDenied", errorMessage: "not authorised" },
+        corpusRecord.origin,
+      );
       expect(failed).toMatchObject({ kind: "ignored", reason: "failed call (AccessDenied): not a change" });
     }
   });

@@ -4,6 +4,8 @@ export * from "./support/logger";
 export * from "./support/sqlite";
 export * from "./support/read-cache";
 export * from "./aws/clients";
+export * from "./aws/access-denied";
+export * from "./aws/member-role";
 export * from "./events";
 export * from "./controls";
 export * from "./policy";

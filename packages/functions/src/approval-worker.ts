@@ -38,7 +38,8 @@ export function parseApprovalMessage(record: Pick<SQSRecord, "messageId" | "body
 /**
  * The approval worker: one verified Slack action per SQS record. Records are independent; a failed one is
  * reported in `batchItemFailures` and retried on its own. A retried approval is safe: the proposal's atomic
- * status transition lets only the first delivery act.
+ * status transition (pending -> applying, under this invocation's lease) lets only the first delivery act, and if
+ * the invocation dies mid-apply the proposal housekeeping closes it once the lease runs out.
  */
 export function createApprovalWorker(getDeps: () => Promise<ApprovalDeps>) {
   const processor = new BatchProcessor(EventType.SQS);
@@ -49,7 +50,12 @@ export function createApprovalWorker(getDeps: () => Promise<ApprovalDeps>) {
       async (record: SQSRecord): Promise<ActionResult> => {
         const action = parseApprovalMessage(record);
         const result = await processAction(action, deps);
-        deps.logger.info("processed Slack action", { messageId: record.messageId, kind: action.kind, proposalId: action.proposalId, result });
+        deps.logger.info("processed Slack action", {
+          messageId: record.messageId,
+          kind: action.kind,
+          proposalId: action.proposalId,
+          result,
+        });
         return result;
       },
       processor,

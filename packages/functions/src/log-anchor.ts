@@ -1,11 +1,19 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDbLogStore, publishHead, S3AnchorStore, type Anchor, type AnchorStore, type LogStore, type Logger } from "@hipaa-remediate/core";
+import {
+  DynamoDbLogStore,
+  publishHead,
+  S3AnchorStore,
+  type Anchor,
+  type AnchorStore,
+  type LogStore,
+  type Logger,
+} from "@hipaa-remediate/core";
 import { auditBucketClient, once, powertoolsLogger, requiredEnv } from "./wiring/runtime";
 
 export interface LogAnchorDeps {
   log: Pick<LogStore, "head">;
   anchors: AnchorStore;
-  now(): Date;
+  now: () => Date;
   logger: Logger;
 }
 
@@ -30,7 +38,7 @@ export function createLogAnchorHandler(getDeps: () => Promise<LogAnchorDeps>) {
 async function deployedAnchorDeps(): Promise<LogAnchorDeps> {
   return {
     log: new DynamoDbLogStore({ client: new DynamoDBClient({}), tableName: requiredEnv("LOG_TABLE") }),
-    anchors: new S3AnchorStore({ client: auditBucketClient(), bucket: requiredEnv("AUDIT_BUCKET") }),
+    anchors: new S3AnchorStore({ client: await auditBucketClient(), bucket: requiredEnv("AUDIT_BUCKET") }),
     now: () => new Date(),
     logger: powertoolsLogger(process.env.POWERTOOLS_SERVICE_NAME ?? "hipaa-remediate-log-anchor"),
   };

@@ -26,7 +26,7 @@ export function createLogExportHandler(getDeps: () => Promise<LogExportDeps>) {
 async function deployedExportDeps(): Promise<LogExportDeps> {
   return {
     log: new DynamoDbLogStore({ client: new DynamoDBClient({}), tableName: requiredEnv("LOG_TABLE") }),
-    archive: new S3LogArchive({ client: auditBucketClient(), bucket: requiredEnv("AUDIT_BUCKET") }),
+    archive: new S3LogArchive({ client: await auditBucketClient(), bucket: requiredEnv("AUDIT_BUCKET") }),
     logger: powertoolsLogger(process.env.POWERTOOLS_SERVICE_NAME ?? "hipaa-remediate-log-export"),
   };
 }

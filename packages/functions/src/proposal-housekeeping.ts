@@ -18,14 +18,19 @@ export type HousekeepingDeps = Pick<ApprovalDeps, "proposals" | "log" | "slack" 
 };
 
 /**
- * The scheduled proposal housekeeping: pending proposals past their expiry are expired (logged, the Slack message
- * updated) and older ones get a single threaded reminder. Runs every few minutes; each step is idempotent.
+ * The scheduled proposal housekeeping: approvals whose worker died mid-apply (lease run out) are closed with what the
+ * log supports, pending proposals past their expiry are expired (logged, the Slack message updated) and older ones
+ * get a single threaded reminder. Runs every few minutes; each step is idempotent.
  */
 export function createHousekeepingHandler(getDeps: () => Promise<HousekeepingDeps>) {
   return async (_event?: unknown, _context?: Context): Promise<ExpireAndRemindResult> => {
     const deps = await getDeps();
     const result = await expireAndRemind(deps, { reminderAfterMs: deps.reminderAfterMs });
-    deps.logger.info("proposal housekeeping", { expired: result.expired.length, reminded: result.reminded.length });
+    deps.logger.info("proposal housekeeping", {
+      expired: result.expired.length,
+      reminded: result.reminded.length,
+      resolvedInterruptedApplies: result.resolved,
+    });
     return result;
   };
 }

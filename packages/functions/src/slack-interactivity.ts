@@ -5,14 +5,14 @@ import {
   ApproverDirectory,
   DynamoDbLogStore,
   DynamoDbProposalStore,
+  describeFromContext,
   emfMetricLine,
-  loadPolicy,
+  loadSlackContext,
   openExemptionForm,
   UnauthenticatedRequests,
   type AcknowledgeDeps,
   type ExemptionFormDeps,
 } from "@hipaa-remediate/core";
-import { controlById, controls } from "@hipaa-remediate/remediations";
 import { WebClient } from "@slack/web-api";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { once, powertoolsLogger, readSlackSecret, requiredEnv } from "./wiring/runtime";
@@ -49,7 +49,8 @@ export function createSlackInteractivityHandler(getDeps: () => Promise<Interacti
 async function deployedInteractivityDeps(): Promise<InteractivityEndpointDeps> {
   const dynamodb = new DynamoDBClient({});
   const slack = new WebClient(await readSlackSecret("SLACK_BOT_TOKEN"));
-  const policy = await loadPolicy(process.env.POLICY_FILE, controls);
+  // The approvers and control names, written at synth from the validated policy: no control registry here.
+  const context = await loadSlackContext(requiredEnv("SLACK_CONTEXT_FILE"));
   const now = () => new Date();
   const logger = powertoolsLogger("hipaa-remediate-slack-interactivity");
   return {
@@ -67,8 +68,8 @@ async function deployedInteractivityDeps(): Promise<InteractivityEndpointDeps> {
     // Read only: the function's role may GetItem on the proposals table and nothing else there.
     proposals: new DynamoDbProposalStore(dynamodb, requiredEnv("PROPOSALS_TABLE")),
     slack,
-    approvers: new ApproverDirectory(policy.approvers, { slack, now }),
-    describeControl: controlById,
+    approvers: new ApproverDirectory(context.approvers, { slack, now }),
+    describeControl: describeFromContext(context),
     sqs: new SQSClient({}),
     queueUrl: requiredEnv("APPROVALS_QUEUE_URL"),
   };

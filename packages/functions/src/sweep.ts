@@ -14,7 +14,12 @@ export function createSweepHandler(getDeps: () => Promise<EngineDeps>) {
     const deps = await getDeps();
     if (context) deps.guard.registerLambdaContext(context);
     const report = await runSweep(deps, { sweepId: `schedule:${event.id}` });
-    deps.logger.info("sweep finished", { sweepId: report.sweepId, resources: report.resources, findings: report.findings.length, failures: report.failures.length });
+    deps.logger.info("sweep finished", {
+      sweepId: report.sweepId,
+      resources: report.resources,
+      findings: report.findings.length,
+      failures: report.failures.length,
+    });
     return { ...report, findings: report.findings.length };
   };
 }

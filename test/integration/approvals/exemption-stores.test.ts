@@ -1,11 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import {
-  DynamoDbExemptionStore,
-  SqliteExemptionStore,
-  type ExemptionRef,
-  type ExemptionStore,
-} from "@hipaa-remediate/core";
+import { DynamoDbExemptionStore, SqliteExemptionStore, type ExemptionRef, type ExemptionStore } from "@hipaa-remediate/core";
 import { useMoto } from "../../support/moto";
 import { createExemptionsTable, tempDatabase } from "./fixtures";
 
@@ -55,6 +50,15 @@ describe.each(adapters)("%s", (_name, makeStore) => {
     await store.add(later);
     await store.add(sooner);
     await store.add({ ...later });
+    expect(await store.list()).toEqual([sooner, later]);
+  });
+
+  it("grants once per key: a retry with a later expiry keeps and returns the first", async () => {
+    const store = await makeStore();
+    const retried = { ...later, expires: "2025-05-01T12:00:00.000Z" };
+    expect(await store.grantOnce("approval#prop-1", later)).toEqual(later);
+    expect(await store.grantOnce("approval#prop-1", retried)).toEqual(later);
+    expect(await store.grantOnce("approval#prop-2", sooner)).toEqual(sooner);
     expect(await store.list()).toEqual([sooner, later]);
   });
 

@@ -1,12 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  CreateBucketCommand,
-  GetBucketEncryptionCommand,
-  PutBucketEncryptionCommand,
-  type S3Client,
-} from "@aws-sdk/client-s3";
+import { CreateBucketCommand, GetBucketEncryptionCommand, PutBucketEncryptionCommand, type S3Client } from "@aws-sdk/client-s3";
 import {
   ApproverDirectory,
   SqliteExemptionStore,
@@ -105,8 +100,9 @@ export async function bucketEncryption(s3: S3Client, bucket: string): Promise<st
  * A real executor for the tests: re-checks the bucket in moto, applies PutBucketEncryption, reads it back, and
  * reports an ExecutionOutcome exactly as the engine's executor does.
  */
-export function s3EncryptionExecutor(s3: S3Client): ExecuteApprovedPlan {
+export function s3EncryptionExecutor(client: S3Client | Promise<S3Client>): ExecuteApprovedPlan {
   return async (proposal): Promise<ExecutionOutcome> => {
+    const s3 = await client;
     const bucket = String(proposal.plan.params.bucket);
     const before = await bucketEncryption(s3, bucket);
     if (before) return { status: "no-longer-applies", reason: `bucket ${bucket} is already encrypted with ${before}` };

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
+  APPLY_LEASE_MS,
   acknowledge,
   expireAndRemind,
   processAction,
@@ -7,6 +8,7 @@ import {
   UnauthenticatedRequests,
   verifiedActionSchema,
   type ApprovalButton,
+  type Decider,
   type LogEntry,
   type Proposal,
   type VerifiedAction,
@@ -38,7 +40,7 @@ import {
 
 const moto = useMoto();
 const slackRecorder = useSlackRecorder();
-const s3 = moto.clients.s3(MOTO_REGION);
+const s3 = await moto.clients.s3(MOTO_REGION);
 
 let recorder: SlackRecorder;
 let env: LocalApprovals;
@@ -80,9 +82,7 @@ async function click(
   user: SlackTestUser,
   options: { planHash?: string } = {},
 ): Promise<VerifiedAction> {
-  const response = await ack(
-    buttonClickPayload(proposal, button, { user, responseUrl: `${recorder.url}/actions/${user.id}`, ...options }),
-  );
+  const response = await ack(buttonClickPayload(proposal, button, { user, responseUrl: `${recorder.url}/actions/${user.id}`, ...options }));
   expect(response.status).toBe(200);
   if (!response.work) throw new Error("click produced no work");
   return response.work;
@@ -105,7 +105,9 @@ function updateTexts(): string[] {
 describe("acknowledging interactions", () => {
   it("answers a genuine click at once with the verified action, touching nothing", async () => {
     const proposal = await pendingProposal();
-    const response = await ack(buttonClickPayload(proposal, "approve", { user: APPROVER, responseUrl: "https://hooks.slack.com/actions/T/1/x" }));
+    const response = await ack(
+      buttonClickPayload(proposal, "approve", { user: APPROVER, responseUrl: "https://hooks.slack.com/actions/T/1/x" }),
+    );
     expect(response).toEqual({
       status: 200,
       contentType: "text/plain",
@@ -162,7 +164,10 @@ describe("acknowledging interactions", () => {
     const deps = { signingSecret: TEST_SIGNING_SECRET, now: () => env.clock.now, log: env.log, logger: env.deps.logger, unauthenticated };
     const before = (await collect(env.log.read())).length;
     const replayed = signInteraction(payload, { timestamp: new Date(env.clock.now.getTime() - 10 * 60_000) });
-    expect(await acknowledge(replayed, deps)).toMatchObject({ status: 401, body: expect.stringMatching(/^X-Slack-Request-Timestamp is 600s away/) });
+    expect(await acknowledge(replayed, deps)).toMatchObject({
+      status: 401,
+      body: expect.stringMatching(/^X-Slack-Request-Timestamp is 600s away/),
+    });
     const unsigned = { rawBody: replayed.rawBody, headers: { "content-type": "application/x-www-form-urlencoded" } };
     expect(await acknowledge(unsigned, deps)).toMatchObject({
       status: 401,
@@ -233,6 +238,28 @@ describe("acknowledging interactions", () => {
 });
 
 describe("deciding proposals", () => {
+  it("applies under a lease: the proposal is applying while the plan runs, and a worker that lost its lease records nothing", async () => {
+    const proposal = await pendingProposal();
+    const seen: Array<string | undefined> = [];
+    const deps = {
+      ...env.deps,
+      execute: async (applying: Proposal, decidedBy: Decider) => {
+        const stored = await env.proposals.get(applying.id);
+        seen.push(stored?.status);
+        // Housekeeping presumed this worker dead and took the lease over while the plan was running.
+        await env.proposals.transitionLeased(applying.id, stored?.leaseHolder ?? "", "applying", {
+          leaseHolder: "housekeeping:test",
+          leaseExpiresAt: env.clock.now.toISOString(),
+        });
+        return execute(applying, decidedBy);
+      },
+    };
+    expect(await processAction(await click(proposal, "approve", APPROVER), deps)).toBe("applied");
+    expect(seen).toEqual(["applying"]);
+    // The outcome is housekeeping's to record now: the worker's late status write was refused.
+    expect(await env.proposals.get(proposal.id)).toMatchObject({ status: "applying", leaseHolder: "housekeeping:test" });
+  });
+
   it("applies an approved fix once, verifies it and updates the message with the approver's name", async () => {
     const proposal = await pendingProposal();
     expect(await processAction(await click(proposal, "approve", APPROVER), env.deps)).toBe("applied");
@@ -243,6 +270,8 @@ describe("deciding proposals", () => {
       status: "applied",
       decidedBy: { id: APPROVER.id, name: APPROVER.name, via: "slack" },
       decidedAt: env.clock.now.toISOString(),
+      leaseHolder: expect.stringMatching(/^approval:/),
+      leaseExpiresAt: new Date(env.clock.now.getTime() + APPLY_LEASE_MS).toISOString(),
     });
     const entries = await entriesFor(proposal.id);
     expect(entries.map((entry) => entry.stage)).toEqual(["approved"]);
@@ -459,8 +488,8 @@ describe("expiry and reminders", () => {
     env.clock.now = new Date(created.getTime() + 5 * 3_600_000);
 
     const options = { reminderAfterMs: 4 * 3_600_000 };
-    expect(await expireAndRemind(env.deps, options)).toEqual({ expired: [overdue.id], reminded: [old.id] });
-    expect(await expireAndRemind(env.deps, options)).toEqual({ expired: [], reminded: [] });
+    expect(await expireAndRemind(env.deps, options)).toEqual({ expired: [overdue.id], reminded: [old.id], resolved: [] });
+    expect(await expireAndRemind(env.deps, options)).toEqual({ expired: [], reminded: [], resolved: [] });
 
     expect(recorder.callsTo("chat.postMessage")).toEqual([
       expect.objectContaining({ args: expect.objectContaining({ channel: old.slack?.channel, thread_ts: old.slack?.ts }) }),

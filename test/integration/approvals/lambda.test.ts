@@ -11,11 +11,7 @@ import {
   silentLogger,
   type ApprovalDeps,
 } from "@hipaa-remediate/core";
-import {
-  createApprovalWorker,
-  InvalidApprovalMessageError,
-  parseApprovalMessage,
-} from "../../../packages/functions/src/approval-worker";
+import { createApprovalWorker, InvalidApprovalMessageError, parseApprovalMessage } from "../../../packages/functions/src/approval-worker";
 import { createSlackInteractivityHandler } from "../../../packages/functions/src/slack-interactivity";
 import { httpApiEvent } from "../../support/api-gateway";
 import { collect } from "../../support/log-drafts";
@@ -36,7 +32,7 @@ import {
 
 const moto = useMoto();
 const slackRecorder = useSlackRecorder();
-const s3 = moto.clients.s3(MOTO_REGION);
+const s3 = await moto.clients.s3(MOTO_REGION);
 const now = new Date("2025-03-01T12:00:00Z");
 
 let sqs: SQSClient;
@@ -110,7 +106,9 @@ describe("Slack interactivity through the Lambda handlers", () => {
     expect(await bucketEncryption(s3, "phi-lambda-approve")).toBe("AES256");
     expect(await proposals.get(proposal.id)).toMatchObject({ status: "applied", decidedBy: { id: APPROVER.id, via: "slack" } });
     expect((await collect(log.read())).map((entry) => entry.stage)).toContain("approved");
-    expect(slackRecorder().callsTo("chat.update").at(-1)?.args.text).toBe(":white_check_mark: Approved by *dana*. The fix was applied and verified.");
+    expect(slackRecorder().callsTo("chat.update").at(-1)?.args.text).toBe(
+      ":white_check_mark: Approved by *dana*. The fix was applied and verified.",
+    );
   });
 
   it("opens the exemption form before answering an Exempt click and queues nothing; the submission goes through the worker", async () => {
@@ -149,7 +147,9 @@ describe("Slack interactivity through the Lambda handlers", () => {
       },
     ]);
     expect(await proposals.get(proposal.id)).toMatchObject({ status: "exempted", decidedBy: { id: APPROVER.id, via: "slack" } });
-    expect((await collect(log.read())).filter((entry) => entry.proposalId === proposal.id).map((entry) => entry.stage)).toEqual(["exempted"]);
+    expect((await collect(log.read())).filter((entry) => entry.proposalId === proposal.id).map((entry) => entry.stage)).toEqual([
+      "exempted",
+    ]);
     expect(slackRecorder().callsTo("views.open")).toHaveLength(1);
     expect(execute).not.toHaveBeenCalledWith(expect.objectContaining({ id: proposal.id }), expect.anything());
   });
@@ -159,7 +159,11 @@ describe("Slack interactivity through the Lambda handlers", () => {
     ["missing", undefined, "This proposal no longer exists."],
     [
       "decided",
-      sampleProposal("phi-lambda-decided", now, { status: "rejected", decidedBy: { id: "U0SECOND", name: "sam", via: "slack" }, decidedAt }),
+      sampleProposal("phi-lambda-decided", now, {
+        status: "rejected",
+        decidedBy: { id: "U0SECOND", name: "sam", via: "slack" },
+        decidedAt,
+      }),
       `Already rejected by sam at ${decidedAt}.`,
     ],
     [

@@ -29,16 +29,9 @@ describe("SlackNotifier", () => {
     expect(call?.token).toBe("xoxb-test-token");
     expect(call?.args).toMatchObject({ channel: "C0APPROVALS", unfurl_links: "false" });
     const blocks = call?.args.blocks;
-    expect(Array.isArray(blocks) && blocks.map((block) => (typeof block === "object" && block && "type" in block ? block.type : ""))).toEqual([
-      "header",
-      "section",
-      "section",
-      "section",
-      "section",
-      "section",
-      "context",
-      "actions",
-    ]);
+    expect(
+      Array.isArray(blocks) && blocks.map((block) => (typeof block === "object" && block && "type" in block ? block.type : "")),
+    ).toEqual(["header", "section", "section", "section", "section", "section", "context", "actions"]);
     // The serialised request never carries the plan's parameters in a button.
     expect(JSON.stringify(call?.args)).toContain(`{\\"p\\":\\"${proposal.id}\\",\\"h\\":\\"${proposal.planHash}\\"}`);
   });

@@ -1,10 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  ProposalExistsError,
-  ProposalNotFoundError,
-  type Decider,
-  type ProposalStore,
-} from "@hipaa-remediate/core";
+import { ProposalExistsError, ProposalNotFoundError, type Decider, type ProposalStore } from "@hipaa-remediate/core";
 import { sampleProposal } from "./fixtures";
 
 export interface ProposalStoreFixture {
@@ -83,6 +78,46 @@ export function describeProposalStoreContract(name: string, makeStore: () => Pro
       await expect(store.update("prop-missing", {})).rejects.toBeInstanceOf(ProposalNotFoundError);
       await store.update(proposal.id, {});
       expect((await store.get(proposal.id))?.reminderSentAt).toBe("2025-03-01T16:00:00.000Z");
+    });
+
+    it("moves an applying proposal only for the holder of its lease, and hands the lease over atomically", async () => {
+      const proposal = sampleProposal("phi-lease", T0);
+      await store.create(proposal);
+      const worker = { leaseHolder: "approval:worker-1", leaseExpiresAt: "2025-03-01T12:25:00.000Z" };
+      const decidedAt = "2025-03-01T12:05:00.000Z";
+      expect(await store.transition(proposal.id, "pending", "applying", { decidedBy: dana, decidedAt, ...worker })).toBe(true);
+      expect(await store.get(proposal.id)).toEqual({ ...proposal, status: "applying", decidedBy: dana, decidedAt, ...worker });
+      expect((await store.listByStatus("applying")).map((p) => p.id)).toEqual([proposal.id]);
+
+      // Housekeeping takes the expired lease over; the old holder can then no longer record an outcome.
+      const housekeeping = { leaseHolder: "housekeeping:run-1", leaseExpiresAt: "2025-03-01T12:50:00.000Z" };
+      expect(await store.transitionLeased(proposal.id, "approval:someone-else", "applying", housekeeping)).toBe(false);
+      expect(await store.transitionLeased(proposal.id, worker.leaseHolder, "applying", housekeeping)).toBe(true);
+      expect(await store.transitionLeased(proposal.id, worker.leaseHolder, "applied")).toBe(false);
+      expect(await store.transitionLeased(proposal.id, housekeeping.leaseHolder, "failed")).toBe(true);
+      expect(await store.get(proposal.id)).toEqual({ ...proposal, status: "failed", decidedBy: dana, decidedAt, ...housekeeping });
+      // Only an applying proposal has a lease to honour.
+      expect(await store.transitionLeased(proposal.id, housekeeping.leaseHolder, "applied")).toBe(false);
+      expect(await store.transitionLeased("prop-missing", housekeeping.leaseHolder, "applied")).toBe(false);
+    });
+
+    it("lets exactly one of two concurrent lease takeovers win", async () => {
+      const proposal = sampleProposal("phi-lease-race", T0, {
+        status: "applying",
+        leaseHolder: "approval:dead",
+        leaseExpiresAt: T0.toISOString(),
+      });
+      await store.create(proposal);
+      const takers = ["housekeeping:a", "housekeeping:b"];
+      const results = await Promise.all(
+        takers.map((leaseHolder) =>
+          fixture
+            .connect()
+            .transitionLeased(proposal.id, "approval:dead", "applying", { leaseHolder, leaseExpiresAt: "2025-03-01T13:00:00.000Z" }),
+        ),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect((await store.get(proposal.id))?.leaseHolder).toBe(takers[results.indexOf(true)]);
     });
 
     it("lets exactly one of ten concurrent deciders win", async () => {

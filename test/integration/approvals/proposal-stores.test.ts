@@ -33,8 +33,7 @@ describeProposalStoreContract("SqliteProposalStore", async () => {
  * them; the calls are still issued at once and each is judged by its ConditionExpression alone.
  */
 const oneConnectionToMoto = new Agent({ keepAlive: true, maxSockets: 1 });
-const motoClient = () =>
-  new DynamoDBClient({ ...moto.config, requestHandler: { httpAgent: oneConnectionToMoto } });
+const motoClient = () => new DynamoDBClient({ ...moto.config, requestHandler: { httpAgent: oneConnectionToMoto } });
 
 let tableCounter = 0;
 describeProposalStoreContract("DynamoDbProposalStore", async () => {

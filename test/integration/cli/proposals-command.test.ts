@@ -144,7 +144,10 @@ describe("hipaa-remediate proposals", () => {
     const run = await cli("proposals", "reject", proposal.id, ...store(), "--reason", "bucket is being decommissioned today");
     expect(run).toMatchObject({ code: 0, stdout: `proposal ${proposal.id}: Rejected. Nothing was changed.\n` });
     const rejected = (await runner.entriesFor(proposal.id)).find((e) => e.stage === "rejected-by-approver");
-    expect(rejected).toMatchObject({ reason: "bucket is being decommissioned today", decidedBy: { id: OS_USER, name: OS_USER, via: "cli" } });
+    expect(rejected).toMatchObject({
+      reason: "bucket is being decommissioned today",
+      decidedBy: { id: OS_USER, name: OS_USER, via: "cli" },
+    });
     expect(await statusOf(proposal.id)).toBe("rejected");
     await s3DefaultEncryption.assertUnchanged(moto, resource);
   });
@@ -155,11 +158,25 @@ describe("hipaa-remediate proposals", () => {
     expect(short.stderr).toMatch(/^hipaa-remediate: --reason: .*10/);
     expect(await statusOf(proposal.id)).toBe("pending");
 
-    const run = await cli("proposals", "exempt", proposal.id, ...store(), "--reason", "vendor appliance, compensating control CC-12", "--days", "7");
+    const run = await cli(
+      "proposals",
+      "exempt",
+      proposal.id,
+      ...store(),
+      "--reason",
+      "vendor appliance, compensating control CC-12",
+      "--days",
+      "7",
+    );
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/Exempted until \d{4}-\d\d-\d\dT/);
-    const [granted] = await runner.engine.deps.exemptions?.list() ?? [];
-    expect(granted).toMatchObject({ source: "approval", resource: resource.arn, controls: [s3DefaultEncryption.control], owner: `${OS_USER} (cli user ${OS_USER})` });
+    const [granted] = (await runner.engine.deps.exemptions?.list()) ?? [];
+    expect(granted).toMatchObject({
+      source: "approval",
+      resource: resource.arn,
+      controls: [s3DefaultEncryption.control],
+      owner: `${OS_USER} (cli user ${OS_USER})`,
+    });
     const days = (Date.parse(granted?.expires ?? "") - Date.now()) / 86_400_000;
     expect(Math.round(days)).toBe(7);
 

@@ -66,18 +66,25 @@ describe("backup-plan-retention: offline detection from the event alone", () => 
 
   it("accepts a rule that keeps data long enough, and one without a lifecycle (kept until deleted by hand)", async () => {
     expect(await control.detect({ resource: ref, event: changeEventOf(updatePlanRecord(plan, 2555)) }, offline)).toEqual([]);
-    const noLifecycle = backupEvent("UpdateBackupPlan", { backupPlanId: plan.planId, backupPlan: { backupPlanName: "p", rules: [{ ruleName: "r" }] } });
+    const noLifecycle = backupEvent("UpdateBackupPlan", {
+      backupPlanId: plan.planId,
+      backupPlan: { backupPlanName: "p", rules: [{ ruleName: "r" }] },
+    });
     expect(await control.detect({ resource: ref, event: noLifecycle }, offline)).toEqual([]);
   });
 
   it("reports a deleted plan and a deleted vault as notify-only findings", async () => {
-    const deleted = onlyViolation(await control.detect({ resource: ref, event: backupEvent("DeleteBackupPlan", { backupPlanId: plan.planId }) }, offline));
+    const deleted = onlyViolation(
+      await control.detect({ resource: ref, event: backupEvent("DeleteBackupPlan", { backupPlanId: plan.planId }) }, offline),
+    );
     expect(deleted.summary).toMatch(/was deleted: nothing it selected is backed up/);
     expect(control.plan(deleted, offline.options)).toMatchObject({ notifyOnly: true, reversible: false });
     const vault = backupVaultRef("vault-x", MOTO_ACCOUNT, MOTO_REGION);
-    expect(onlyViolation(await control.detect({ resource: vault, event: backupEvent("DeleteBackupVault", { backupVaultName: "vault-x" }) }, offline)).summary).toBe(
-      "Backup vault vault-x was deleted",
-    );
+    expect(
+      onlyViolation(
+        await control.detect({ resource: vault, event: backupEvent("DeleteBackupVault", { backupVaultName: "vault-x" }) }, offline),
+      ).summary,
+    ).toBe("Backup vault vault-x was deleted");
   });
 });
 
@@ -87,7 +94,10 @@ describe("backup-plan-retention: live on moto", () => {
     const ctx = liveContext(moto, control);
     const finding = onlyViolation(await control.detect({ resource: backupPlanRef(plan.planId, MOTO_ACCOUNT, MOTO_REGION) }, ctx));
     expect(finding).toMatchObject({ confirmed: true, evidence: { shortRules: [{ ruleName: "daily", deleteAfterDays: 30 }] } });
-    expect(control.plan(finding, ctx.options)).toMatchObject({ reversible: true, summary: `Raise the retention of backup plan ${plan.planName} to 2190 days.` });
+    expect(control.plan(finding, ctx.options)).toMatchObject({
+      reversible: true,
+      summary: `Raise the retention of backup plan ${plan.planName} to 2190 days.`,
+    });
   });
 
   it("only notifies when the policy turns proposals off", async () => {
@@ -107,7 +117,9 @@ describe("backup-plan-retention: live on moto", () => {
     await backup.send(new DeleteBackupPlanCommand({ BackupPlanId: plan.planId }));
     expect(onlyViolation(await control.detect({ resource: ref }, ctx))).toMatchObject({ confirmed: true, evidence: { deleted: true } });
     await backup.send(new DeleteBackupVaultCommand({ BackupVaultName: plan.vaultName }));
-    expect(onlyViolation(await control.detect({ resource: backupVaultRef(plan.vaultName, MOTO_ACCOUNT, MOTO_REGION) }, ctx)).confirmed).toBe(true);
+    expect(
+      onlyViolation(await control.detect({ resource: backupVaultRef(plan.vaultName, MOTO_ACCOUNT, MOTO_REGION) }, ctx)).confirmed,
+    ).toBe(true);
   });
 
   it("the sweep lists the live plans", async () => {
@@ -125,18 +137,23 @@ describe("backup-plan-retention: live on moto", () => {
  */
 describe("backup-plan-retention: PHI data stores outside every plan (selections injected)", () => {
   async function phiBucket(name: string, tags: { Key: string; Value: string }[]) {
-    const s3 = moto.clients.s3(MOTO_REGION);
+    const s3 = await moto.clients.s3(MOTO_REGION);
     await s3.send(new CreateBucketCommand({ Bucket: name }));
     await s3.send(new PutBucketTaggingCommand({ Bucket: name, Tagging: { TagSet: tags } }));
     return bucketRef(name, MOTO_ACCOUNT, MOTO_REGION);
   }
 
-  async function contextWithSelections(selection: { Resources?: string[]; ListOfTags?: { ConditionType: "STRINGEQUALS"; ConditionKey: string; ConditionValue: string }[] }): Promise<LiveContext<BackupRetentionOptions>> {
+  async function contextWithSelections(selection: {
+    Resources?: string[];
+    ListOfTags?: { ConditionType: "STRINGEQUALS"; ConditionKey: string; ConditionValue: string }[];
+  }): Promise<LiveContext<BackupRetentionOptions>> {
     const injected = new BackupClient({ region: MOTO_REGION, credentials: moto.config.credentials });
     const mock = mockClient(injected);
     mock.on(ListBackupPlansCommand).resolves({ BackupPlansList: [{ BackupPlanId: "plan-a" }] });
     mock.on(ListBackupSelectionsCommand).resolves({ BackupSelectionsList: [{ SelectionId: "selection-a" }] });
-    mock.on(GetBackupSelectionCommand).resolves({ BackupSelection: { SelectionName: "phi", IamRoleArn: "arn:aws:iam::123456789012:role/backup", ...selection } });
+    mock
+      .on(GetBackupSelectionCommand)
+      .resolves({ BackupSelection: { SelectionName: "phi", IamRoleArn: "arn:aws:iam::123456789012:role/backup", ...selection } });
     const ctx = liveContext(moto, control);
     return { ...ctx, aws: { ...ctx.aws, backup: async () => injected } };
   }
@@ -144,7 +161,10 @@ describe("backup-plan-retention: PHI data stores outside every plan (selections 
   it("reports a PHI bucket no selection picks, and not one picked by ARN pattern or by tag", async () => {
     const lonely = await phiBucket("phi-unprotected-a", [{ Key: "DataClassification", Value: "PHI" }]);
     const byArn = await phiBucket("phi-covered-arn", [{ Key: "DataClassification", Value: "PHI" }]);
-    const byTag = await phiBucket("phi-covered-tag", [{ Key: "PHI", Value: "true" }, { Key: "backup", Value: "daily" }]);
+    const byTag = await phiBucket("phi-covered-tag", [
+      { Key: "PHI", Value: "true" },
+      { Key: "backup", Value: "daily" },
+    ]);
     const ctx = await contextWithSelections({
       Resources: ["arn:aws:s3:::phi-covered-*"],
       ListOfTags: [{ ConditionType: "STRINGEQUALS", ConditionKey: "backup", ConditionValue: "daily" }],
@@ -153,7 +173,12 @@ describe("backup-plan-retention: PHI data stores outside every plan (selections 
     expect(finding.summary).toBe("PHI bucket phi-unprotected-a is selected by no backup plan");
     expect(control.plan(finding, ctx.options).notifyOnly).toBe(true);
     expect(await control.detect({ resource: byArn }, ctx)).toEqual([]);
-    expect(await control.detect({ resource: byTag }, await contextWithSelections({ ListOfTags: [{ ConditionType: "STRINGEQUALS", ConditionKey: "backup", ConditionValue: "daily" }] }))).toEqual([]);
+    expect(
+      await control.detect(
+        { resource: byTag },
+        await contextWithSelections({ ListOfTags: [{ ConditionType: "STRINGEQUALS", ConditionKey: "backup", ConditionValue: "daily" }] }),
+      ),
+    ).toEqual([]);
   });
 
   it("leaves buckets that are not PHI alone, and the sweep offers the data stores as well as the plans", async () => {
@@ -187,7 +212,13 @@ describe("backup-plan-retention: raising a short rule and rolling it back (Backu
   }
 
   it("raises only the short rules, keeps every other setting, verifies, and puts the saved rules back", async () => {
-    const daily = { RuleId: "rule-0", RuleName: "daily", TargetBackupVaultName: "vault", ScheduleExpression: "cron(0 5 ? * * *)", Lifecycle: { DeleteAfterDays: 35, MoveToColdStorageAfterDays: 7 } };
+    const daily = {
+      RuleId: "rule-0",
+      RuleName: "daily",
+      TargetBackupVaultName: "vault",
+      ScheduleExpression: "cron(0 5 ? * * *)",
+      Lifecycle: { DeleteAfterDays: 35, MoveToColdStorageAfterDays: 7 },
+    };
     const yearly = { RuleId: "rule-1", RuleName: "yearly", TargetBackupVaultName: "vault", Lifecycle: { DeleteAfterDays: 3650 } };
     const held = backupHoldingOnePlan([daily, yearly]);
     const ref = backupPlanRef("plan-x", MOTO_ACCOUNT, MOTO_REGION);
@@ -199,7 +230,11 @@ describe("backup-plan-retention: raising a short rule and rolling it back (Backu
       BackupPlan: {
         BackupPlanName: "phi-daily",
         Rules: [
-          { RuleName: "daily", ScheduleExpression: "cron(0 5 ? * * *)", Lifecycle: { DeleteAfterDays: 2190, MoveToColdStorageAfterDays: 7 } },
+          {
+            RuleName: "daily",
+            ScheduleExpression: "cron(0 5 ? * * *)",
+            Lifecycle: { DeleteAfterDays: 2190, MoveToColdStorageAfterDays: 7 },
+          },
           { RuleName: "yearly", Lifecycle: { DeleteAfterDays: 3650 } },
         ],
       },

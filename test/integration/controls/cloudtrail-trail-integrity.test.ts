@@ -28,7 +28,13 @@ const cloudTrail = (region = MOTO_REGION) => moto.clients.cloudTrail(region);
 
 function trailEvent(eventName: string, request: JsonObject | null, response: JsonObject | null = null, region = MOTO_REGION): ChangeEvent {
   return changeEventOf(
-    cloudTrailRecord({ eventSource: "cloudtrail.amazonaws.com", eventName, awsRegion: region, requestParameters: request, responseElements: response }),
+    cloudTrailRecord({
+      eventSource: "cloudtrail.amazonaws.com",
+      eventName,
+      awsRegion: region,
+      requestParameters: request,
+      responseElements: response,
+    }),
   );
 }
 
@@ -201,10 +207,15 @@ describe("cloudtrail-trail-integrity: live detection on moto", () => {
     await (await cloudTrail()).send(new StopLoggingCommand({ Name: trail.id }));
     const event = trailEvent("StopLogging", { name: trail.arn });
     const finding = onlyViolation(await control.detect({ resource: trail, event }, context()));
-    expect(finding).toMatchObject({ confirmed: true, evidence: { current: { logging: false, logFileValidation: true, multiRegion: true } } });
+    expect(finding).toMatchObject({
+      confirmed: true,
+      evidence: { current: { logging: false, logFileValidation: true, multiRegion: true } },
+    });
     await control.apply(control.plan(finding, context().options), context());
     const reason = onlyCleared(await control.detect({ resource: trail, event }, context()));
-    expect(reason).toMatch(new RegExp(`^trail ${trail.id} is logging, log file validation on, multi-region, no KMS key, management events recorded`));
+    expect(reason).toMatch(
+      new RegExp(`^trail ${trail.id} is logging, log file validation on, multi-region, no KMS key, management events recorded`),
+    );
   });
 
   it("confirms a deleted trail as a violation, not as gone", async () => {
@@ -249,10 +260,15 @@ describe("cloudtrail-trail-integrity: plans", () => {
   it("plans the recreation of a deleted trail from the policy's settings, per trail or by default", async () => {
     const ref = trailRefOf("plan-recreate");
     const finding = onlyViolation(await control.detect({ resource: ref, event: trailEvent("DeleteTrail", { name: ref.id }) }, offline()));
-    const byName = control.plan(finding, control.options.parse({ recreate: { "plan-recreate": { s3BucketName: "audit-logs" }, "*": { s3BucketName: "other" } } }));
+    const byName = control.plan(
+      finding,
+      control.options.parse({ recreate: { "plan-recreate": { s3BucketName: "audit-logs" }, "*": { s3BucketName: "other" } } }),
+    );
     expect(byName.notifyOnly).toBeUndefined();
     expect(byName.params.required).toMatchObject({ exists: true, logging: true, s3BucketName: "audit-logs", multiRegion: true });
-    expect(byName.steps.join(" ")).toContain(`CreateTrail plan-recreate in ${MOTO_REGION} delivering to bucket audit-logs, then StartLogging`);
+    expect(byName.steps.join(" ")).toContain(
+      `CreateTrail plan-recreate in ${MOTO_REGION} delivering to bucket audit-logs, then StartLogging`,
+    );
     expect(byName.steps.join(" ")).toContain("Rollback deletes the recreated trail");
     const byDefault = control.plan(finding, control.options.parse({ recreate: { "*": { s3BucketName: "other" } } }));
     expect(byDefault.params.required).toMatchObject({ s3BucketName: "other" });
@@ -282,7 +298,9 @@ describe("cloudtrail-trail-integrity: apply, verify and rollback on moto", () =>
     await client.send(
       new PutEventSelectorsCommand({
         TrailName: trail.id,
-        EventSelectors: [{ ReadWriteType: "ReadOnly", IncludeManagementEvents: false, DataResources: [{ Type: "AWS::S3::Object", Values: [] }] }],
+        EventSelectors: [
+          { ReadWriteType: "ReadOnly", IncludeManagementEvents: false, DataResources: [{ Type: "AWS::S3::Object", Values: [] }] },
+        ],
       }),
     );
     const options = { require: { kmsEncrypted: true }, kmsKeyId: key };
@@ -315,7 +333,15 @@ describe("cloudtrail-trail-integrity: apply, verify and rollback on moto", () =>
     await client.send(
       new PutEventSelectorsCommand({
         TrailName: trail.id,
-        AdvancedEventSelectors: [{ Name: "S3 writes", FieldSelectors: [{ Field: "eventCategory", Equals: ["Data"] }, { Field: "resources.type", Equals: ["AWS::S3::Object"] }] }],
+        AdvancedEventSelectors: [
+          {
+            Name: "S3 writes",
+            FieldSelectors: [
+              { Field: "eventCategory", Equals: ["Data"] },
+              { Field: "resources.type", Equals: ["AWS::S3::Object"] },
+            ],
+          },
+        ],
       }),
     );
     const ctx = context();
@@ -349,7 +375,9 @@ describe("cloudtrail-trail-integrity: apply, verify and rollback on moto", () =>
     expect(tags.ResourceTagList?.[0]?.TagsList).toEqual([{ Key: ctx.engine.tagKey, Value: "recreated" }]);
     expect(await control.verify(plan, ctx)).toMatchObject({ ok: true });
     await control.rollback(plan, applied.before, ctx);
-    await expect((await cloudTrail()).send(new GetTrailCommand({ Name: trail.arn }))).rejects.toMatchObject({ name: "TrailNotFoundException" });
+    await expect((await cloudTrail()).send(new GetTrailCommand({ Name: trail.arn }))).rejects.toMatchObject({
+      name: "TrailNotFoundException",
+    });
     expect(await control.verify(plan, ctx)).toMatchObject({ ok: false });
   });
 
@@ -360,7 +388,9 @@ describe("cloudtrail-trail-integrity: apply, verify and rollback on moto", () =>
     const plan = control.plan(await liveFinding(trail), ctx.options);
     await (await cloudTrail()).send(new DeleteTrailCommand({ Name: trail.id }));
     await expect(control.apply(plan, ctx)).rejects.toMatchObject({ name: "ResourceGoneError", Code: "NotFound" });
-    await expect((await cloudTrail()).send(new GetTrailCommand({ Name: trail.arn }))).rejects.toMatchObject({ name: "TrailNotFoundException" });
+    await expect((await cloudTrail()).send(new GetTrailCommand({ Name: trail.arn }))).rejects.toMatchObject({
+      name: "TrailNotFoundException",
+    });
   });
 
   it("refuses a captured state for another trail or of the wrong shape, naming the field", async () => {
@@ -391,7 +421,10 @@ describe("cloudtrail-trail-integrity: sweep", () => {
 
   it("also yields a named trail that no longer exists, in its recreate region, so its deletion is noticed", async () => {
     const kept = await makeTrail(moto, "sweep-kept");
-    const options = { trails: [kept.id, "sweep-missing"], recreate: { "sweep-missing": { s3BucketName: "audit-logs", region: OTHER_REGION } } };
+    const options = {
+      trails: [kept.id, "sweep-missing"],
+      recreate: { "sweep-missing": { s3BucketName: "audit-logs", region: OTHER_REGION } },
+    };
     const ctx = { ...context(options), regions: [MOTO_REGION, OTHER_REGION] };
     const refs: ResourceRef[] = [];
     for await (const ref of control.sweep(ctx)) refs.push(ref);
@@ -408,29 +441,37 @@ describe("cloudtrail-trail-integrity: sweep", () => {
 describe.runIf(corpusAvailable())("cloudtrail-trail-integrity: real corpus records", () => {
   /** Each record's trail and what offline detection concludes: its shortfall, "compliant", or "no resource" when redacted or null. */
   const outcomes = (name: string) =>
-    corpusOutcomes(control, name, offline(), (resource, finding) =>
-      `${resource.region} ${resource.id}: ${finding ? String(finding.evidence.shortfall).split(":")[0] : "compliant"}`,
+    corpusOutcomes(
+      control,
+      name,
+      offline(),
+      (resource, finding) =>
+        `${resource.region} ${resource.id}: ${finding ? String(finding.evidence.shortfall).split(":")[0] : "compliant"}`,
     );
 
   it("flags every StopLogging that names a trail, by name or by ARN", async () => {
-    expect(await outcomes("StopLogging")).toEqual([
-      "no resource",
-      "no resource",
-      "no resource",
-      "no resource",
-      // Stratus Red Team's detonation logs carry scrambled region names; the ARN-less name keeps the event's region.
-      "apiso-centralnorth-2r stratus-red-team-ct-stop-trail-buykxbqejv: has stopped logging",
-      "us-west-2 example-trail: has stopped logging",
-    ].sort());
+    expect(await outcomes("StopLogging")).toEqual(
+      [
+        "no resource",
+        "no resource",
+        "no resource",
+        "no resource",
+        // Stratus Red Team's detonation logs carry scrambled region names; the ARN-less name keeps the event's region.
+        "apiso-centralnorth-2r stratus-red-team-ct-stop-trail-buykxbqejv: has stopped logging",
+        "us-west-2 example-trail: has stopped logging",
+      ].sort(),
+    );
   });
 
   it("flags every DeleteTrail that names a trail", async () => {
     const results = await outcomes("DeleteTrail");
-    expect(results.filter((r) => r !== "no resource")).toEqual([
-      "megov-westwest-1r stratus-red-team-cloudtraild-trail-kvrwohmiai: was deleted",
-      "us-east-1 my-cloudtrail-trail-2: was deleted",
-      "us-west-2 example-trail: was deleted",
-    ].sort());
+    expect(results.filter((r) => r !== "no resource")).toEqual(
+      [
+        "megov-westwest-1r stratus-red-team-cloudtraild-trail-kvrwohmiai: was deleted",
+        "us-east-1 my-cloudtrail-trail-2: was deleted",
+        "us-west-2 example-trail: was deleted",
+      ].sort(),
+    );
   });
 
   it("flags the UpdateTrail that makes a trail single-region, and not the redacted one", async () => {
@@ -440,10 +481,12 @@ describe.runIf(corpusAvailable())("cloudtrail-trail-integrity: real corpus recor
 
   it("flags PutEventSelectors that drop management events and not the one that keeps them", async () => {
     const results = await outcomes("PutEventSelectors");
-    expect(results.filter((r) => r !== "no resource")).toEqual([
-      "us-west-2 sample-cloudtrail-name: compliant",
-      "us-west-2 sample-cloudtrail-name: no longer records management write events",
-      "cn-northsouth-2r stratus-red-team-ctes-trail-khlvciwdor: no longer records management write events",
-    ].sort());
+    expect(results.filter((r) => r !== "no resource")).toEqual(
+      [
+        "us-west-2 sample-cloudtrail-name: compliant",
+        "us-west-2 sample-cloudtrail-name: no longer records management write events",
+        "cn-northsouth-2r stratus-red-team-ctes-trail-khlvciwdor: no longer records management write events",
+      ].sort(),
+    );
   });
 });

@@ -59,23 +59,32 @@ describe("config-recorder-running: identity and options", () => {
   it("recreates nothing by default and rejects bad recreate settings, naming the field", () => {
     expect(control.options.parse({})).toEqual({});
     expect(control.options.parse(RECREATE)).toEqual({
-      recreate: { name: "default", roleArn: CONFIG_ROLE, recordingGroup: { allSupported: true, includeGlobalResourceTypes: true, resourceTypes: [] } },
+      recreate: {
+        name: "default",
+        roleArn: CONFIG_ROLE,
+        recordingGroup: { allSupported: true, includeGlobalResourceTypes: true, resourceTypes: [] },
+      },
     });
     expect(control.options.safeParse({ recreate: { roleArn: "config-role" } }).error?.issues[0]?.path).toEqual(["recreate", "roleArn"]);
     const noTypes = control.options.safeParse({ recreate: { roleArn: CONFIG_ROLE, recordingGroup: { allSupported: false } } });
     expect(noTypes.error?.issues[0]?.path).toEqual(["recreate", "recordingGroup", "resourceTypes"]);
-    const badType = control.options.safeParse({ recreate: { roleArn: CONFIG_ROLE, recordingGroup: { allSupported: false, resourceTypes: ["AWS::EC2::Nope"] } } });
+    const badType = control.options.safeParse({
+      recreate: { roleArn: CONFIG_ROLE, recordingGroup: { allSupported: false, resourceTypes: ["AWS::EC2::Nope"] } },
+    });
     expect(badType.error?.issues[0]?.path).toEqual(["recreate", "recordingGroup", "resourceTypes", 0]);
   });
 });
 
 describe("config-recorder-running: trigger extraction and offline detection", () => {
   it("names the region's recording, whatever the request holds", () => {
-    expect(triggerFor("StopConfigurationRecorder").resources(configEvent("StopConfigurationRecorder", null, OTHER_REGION))).toEqual([configRef(OTHER_REGION)]);
+    expect(triggerFor("StopConfigurationRecorder").resources(configEvent("StopConfigurationRecorder", null, OTHER_REGION))).toEqual([
+      configRef(OTHER_REGION),
+    ]);
   });
 
   it("flags a stopped and a deleted recorder from the event alone, naming it", async () => {
-    const detect = (name: string, request: JsonObject | null) => control.detect({ resource: configRef(), event: configEvent(name, request) }, offline());
+    const detect = (name: string, request: JsonObject | null) =>
+      control.detect({ resource: configRef(), event: configEvent(name, request) }, offline());
     expect(onlyViolation(await detect("StopConfigurationRecorder", { configurationRecorderName: "default" }))).toMatchObject({
       confirmed: false,
       summary: "AWS Config recording in us-east-1 is off (recorder default stopped)",
@@ -83,7 +92,9 @@ describe("config-recorder-running: trigger extraction and offline detection", ()
     expect(onlyViolation(await detect("DeleteConfigurationRecorder", { configurationRecorderName: "default" })).summary).toBe(
       "AWS Config recording in us-east-1 is off (recorder default deleted)",
     );
-    expect(onlyViolation(await detect("StopConfigurationRecorder", null)).summary).toBe("AWS Config recording in us-east-1 is off (recorder stopped)");
+    expect(onlyViolation(await detect("StopConfigurationRecorder", null)).summary).toBe(
+      "AWS Config recording in us-east-1 is off (recorder stopped)",
+    );
   });
 });
 
@@ -104,7 +115,10 @@ describe("config-recorder-running: live detection, plan, apply, verify, rollback
     const plan = control.plan(await liveFinding(), ctx.options);
     expect(plan).toMatchObject({ summary: "Start the configuration recorder in us-east-1 again.", reversible: true });
     const applied = await control.apply(plan, ctx);
-    expect(applied.before).toEqual({ arn: configRef().arn, value: { recorderName: RECORDER, status: "stopped", roleArn: null, recordingGroup: null } });
+    expect(applied.before).toEqual({
+      arn: configRef().arn,
+      value: { recorderName: RECORDER, status: "stopped", roleArn: null, recordingGroup: null },
+    });
     expect(await recorderIn(moto)).toMatchObject({ status: "recording" });
     expect(await control.verify(plan, ctx)).toMatchObject({ ok: true });
     await control.rollback(plan, applied.before, ctx);
@@ -130,7 +144,9 @@ describe("config-recorder-running: live detection, plan, apply, verify, rollback
     const applied = await control.apply(plan, ctx);
     expect(applied.before).toMatchObject({ value: { status: "missing" } });
     const { ConfigurationRecorders: recorders = [] } = await (await config()).send(new DescribeConfigurationRecordersCommand({}));
-    expect(recorders).toMatchObject([{ name: RECORDER, roleARN: CONFIG_ROLE, recordingGroup: { allSupported: true, includeGlobalResourceTypes: true } }]);
+    expect(recorders).toMatchObject([
+      { name: RECORDER, roleARN: CONFIG_ROLE, recordingGroup: { allSupported: true, includeGlobalResourceTypes: true } },
+    ]);
     expect(await recorderIn(moto)).toMatchObject({ status: "recording" });
     expect(await control.verify(plan, ctx)).toMatchObject({ ok: true });
     await control.rollback(plan, applied.before, ctx);
@@ -163,8 +179,20 @@ describe("config-recorder-running: live detection, plan, apply, verify, rollback
     await stoppedRegion(moto);
     const ctx = context();
     const plan = control.plan(await liveFinding(), ctx.options);
-    await expect(control.rollback(plan, { arn: configRef(OTHER_REGION).arn, value: { recorderName: RECORDER, status: "stopped", roleArn: null, recordingGroup: null } }, ctx)).rejects.toThrow(/field arn/);
-    await expect(control.rollback(plan, { arn: configRef().arn, value: { recorderName: RECORDER, status: "paused", roleArn: null, recordingGroup: null } }, ctx)).rejects.toThrow(/field value.status/);
+    await expect(
+      control.rollback(
+        plan,
+        { arn: configRef(OTHER_REGION).arn, value: { recorderName: RECORDER, status: "stopped", roleArn: null, recordingGroup: null } },
+        ctx,
+      ),
+    ).rejects.toThrow(/field arn/);
+    await expect(
+      control.rollback(
+        plan,
+        { arn: configRef().arn, value: { recorderName: RECORDER, status: "paused", roleArn: null, recordingGroup: null } },
+        ctx,
+      ),
+    ).rejects.toThrow(/field value.status/);
   });
 });
 

@@ -30,8 +30,16 @@ const TAGGING = { tagUnclassified: DEFAULT_CLASSIFICATION };
 /** An hour before the test clock: older than any settle time. */
 const SETTLED = new Date(TEST_NOW.getTime() - 3_600_000);
 
-function creation(source: string, name: string, request: Record<string, unknown> | null, response: Record<string, unknown> | null = null, at = SETTLED): ChangeEvent {
-  return changeEventOf(cloudTrailRecord({ eventSource: source, eventName: name, requestParameters: request, responseElements: response, eventTime: at }));
+function creation(
+  source: string,
+  name: string,
+  request: Record<string, unknown> | null,
+  response: Record<string, unknown> | null = null,
+  at = SETTLED,
+): ChangeEvent {
+  return changeEventOf(
+    cloudTrailRecord({ eventSource: source, eventName: name, requestParameters: request, responseElements: response, eventTime: at }),
+  );
 }
 const bucketEvent = (bucket: string, extra: Record<string, unknown> = {}, at = SETTLED) =>
   creation("s3.amazonaws.com", "CreateBucket", { bucketName: bucket, ...extra }, null, at);
@@ -62,21 +70,26 @@ describe("datastore-classification-tag: identity, options and triggers", () => {
   it("defaults to notify-only after a 120 s settle time, and names a bad option", () => {
     expect(control.options.parse(undefined)).toEqual({ settleSeconds: 120 });
     expect(control.options.safeParse({ settleSeconds: 901 }).error?.issues[0]?.path).toEqual(["settleSeconds"]);
-    expect(control.options.safeParse({ tagUnclassified: { key: "" , value: "PHI" } }).error?.issues[0]?.path).toEqual(["tagUnclassified", "key"]);
+    expect(control.options.safeParse({ tagUnclassified: { key: "", value: "PHI" } }).error?.issues[0]?.path).toEqual([
+      "tagUnclassified",
+      "key",
+    ]);
     expect(control.options.safeParse({ classificationKeys: [] }).error?.issues[0]?.path).toEqual(["classificationKeys"]);
   });
 
   it("reads each store from its request shape, and nothing from null parameters", () => {
     expect(triggerNamed(control, "CreateBucket").resources(bucketEvent("b1"))).toEqual([bucketRef("b1", MOTO_ACCOUNT, MOTO_REGION)]);
-    expect(triggerNamed(control, "CreateDBInstance").resources(creation("rds.amazonaws.com", "CreateDBInstance", { dBInstanceIdentifier: "Db1" }))).toEqual([
-      dbInstanceRef("db1", MOTO_ACCOUNT, MOTO_REGION),
-    ]);
+    expect(
+      triggerNamed(control, "CreateDBInstance").resources(
+        creation("rds.amazonaws.com", "CreateDBInstance", { dBInstanceIdentifier: "Db1" }),
+      ),
+    ).toEqual([dbInstanceRef("db1", MOTO_ACCOUNT, MOTO_REGION)]);
     expect(triggerNamed(control, "CreateTable").resources(creation("dynamodb.amazonaws.com", "CreateTable", { tableName: "t1" }))).toEqual([
       tableRef("t1", MOTO_ACCOUNT, MOTO_REGION),
     ]);
-    expect(triggerNamed(control, "CreateVolume").resources(creation("ec2.amazonaws.com", "CreateVolume", null, { volumeId: "vol-0abc" }))).toEqual([
-      volumeRef("vol-0abc", MOTO_ACCOUNT, MOTO_REGION),
-    ]);
+    expect(
+      triggerNamed(control, "CreateVolume").resources(creation("ec2.amazonaws.com", "CreateVolume", null, { volumeId: "vol-0abc" })),
+    ).toEqual([volumeRef("vol-0abc", MOTO_ACCOUNT, MOTO_REGION)]);
     for (const trigger of control.triggers) expect(trigger.resources(creation(trigger.source, trigger.name, null))).toEqual([]);
   });
 });
@@ -84,18 +97,34 @@ describe("datastore-classification-tag: identity, options and triggers", () => {
 describe("datastore-classification-tag: offline detection (the event's own tags)", () => {
   it("flags stores created without a classification tag, unconfirmed", async () => {
     const finding = onlyViolation(await detectEvent(control, bucketEvent("off-1"), offline()));
-    expect(finding).toMatchObject({ confirmed: false, summary: "Bucket off-1 carries no data-classification tag (DataClassification, PHI)" });
-    onlyViolation(await detectEvent(control, creation("dynamodb.amazonaws.com", "CreateTable", { tableName: "t", tags: [{ key: "Team", value: "x" }] }), offline()));
+    expect(finding).toMatchObject({
+      confirmed: false,
+      summary: "Bucket off-1 carries no data-classification tag (DataClassification, PHI)",
+    });
+    onlyViolation(
+      await detectEvent(
+        control,
+        creation("dynamodb.amazonaws.com", "CreateTable", { tableName: "t", tags: [{ key: "Team", value: "x" }] }),
+        offline(),
+      ),
+    );
   });
 
   it("accepts a classification in each request shape, whatever its value", async () => {
     const s3Tags = { CreateBucketConfiguration: { Tags: { Tag: { Key: "DataClassification", Value: "Public" } } } };
-    expect(onlyCleared(await detectEvent(control, bucketEvent("off-2", s3Tags), offline()))).toBe("off-2 is created with DataClassification=Public");
+    expect(onlyCleared(await detectEvent(control, bucketEvent("off-2", s3Tags), offline()))).toBe(
+      "off-2 is created with DataClassification=Public",
+    );
     const rds = creation("rds.amazonaws.com", "CreateDBInstance", { dBInstanceIdentifier: "db2", tags: [{ key: "PHI", value: "false" }] });
     onlyCleared(await detectEvent(control, rds, offline()));
-    const volume = creation("ec2.amazonaws.com", "CreateVolume", {
-      tagSpecificationSet: { items: [{ resourceType: "volume", tags: [{ key: "dataclassification", value: "Internal" }] }] },
-    }, { volumeId: "vol-0def" });
+    const volume = creation(
+      "ec2.amazonaws.com",
+      "CreateVolume",
+      {
+        tagSpecificationSet: { items: [{ resourceType: "volume", tags: [{ key: "dataclassification", value: "Internal" }] }] },
+      },
+      { volumeId: "vol-0def" },
+    );
     onlyCleared(await detectEvent(control, volume, offline()));
   });
 
@@ -108,7 +137,7 @@ describe("datastore-classification-tag: offline detection (the event's own tags)
 
 describe("datastore-classification-tag: live detection on moto", () => {
   it("asks to look again while the creation is younger than settleSeconds, then decides", async () => {
-    const ref = await createTestBucket(moto.clients.s3(MOTO_REGION), "classify-young", [TEAM_TAG]);
+    const ref = await createTestBucket(await moto.clients.s3(MOTO_REGION), "classify-young", [TEAM_TAG]);
     const young = bucketEvent(ref.id, {}, new Date(TEST_NOW.getTime() - 30_000));
     const recheck = onlyRecheck(await detectEvent(control, young, context()));
     expect(recheck.afterSeconds).toBe(90);
@@ -119,7 +148,7 @@ describe("datastore-classification-tag: live detection on moto", () => {
   });
 
   it("no longer applies once classified, or when gone (each store type)", async () => {
-    const s3 = moto.clients.s3(MOTO_REGION);
+    const s3 = await moto.clients.s3(MOTO_REGION);
     const bucket = await createTestBucket(s3, "classify-tagged", [{ Key: "PHI", Value: "true" }]);
     expect(onlyCleared(await detectEvent(control, bucketEvent(bucket.id), context()))).toBe("classify-tagged is classified (PHI=true)");
     const gone = await createTestBucket(s3, "classify-gone");
@@ -135,7 +164,7 @@ describe("datastore-classification-tag: live detection on moto", () => {
     await (await moto.clients.dynamodb(MOTO_REGION)).send(new DeleteTableCommand({ TableName: table.id }));
     onlyCleared(await control.detect({ resource: table }, context()));
 
-    const volume = await createPlainVolume(moto.clients.ec2(MOTO_REGION));
+    const volume = await createPlainVolume(await moto.clients.ec2(MOTO_REGION));
     const volumeResource = volumeRef(volume.VolumeId, MOTO_ACCOUNT, MOTO_REGION);
     onlyViolation(await control.detect({ resource: volumeResource }, context()));
   });
@@ -143,18 +172,20 @@ describe("datastore-classification-tag: live detection on moto", () => {
 
 describe("datastore-classification-tag: plan, apply, verify, rollback on moto", () => {
   it("is notify-only by default", async () => {
-    const ref = await createTestBucket(moto.clients.s3(MOTO_REGION), "classify-notify");
+    const ref = await createTestBucket(await moto.clients.s3(MOTO_REGION), "classify-notify");
     const plan = control.plan(onlyViolation(await control.detect({ resource: ref }, context())), control.options.parse({}));
     expect(plan).toMatchObject({ notifyOnly: true, reversible: false, params: { tag: null } });
     await expect(control.apply(plan, context())).rejects.toMatchObject({ name: "NotifyOnlyPlanError" });
   });
 
   it("adds the default tag to a bucket's whole set and restores the set exactly on rollback", async () => {
-    const s3 = moto.clients.s3(MOTO_REGION);
+    const s3 = await moto.clients.s3(MOTO_REGION);
     const ref = await createTestBucket(s3, "classify-apply", [TEAM_TAG, { Key: "CostCenter", Value: "42" }]);
     const ctx = context(TAGGING);
     const plan = control.plan(onlyViolation(await control.detect({ resource: ref }, ctx)), ctx.options);
-    expect(plan.summary).toBe("Tag bucket classify-apply DataClassification=PHI, so every PHI safeguard applies until its owner classifies it");
+    expect(plan.summary).toBe(
+      "Tag bucket classify-apply DataClassification=PHI, so every PHI safeguard applies until its owner classifies it",
+    );
     const applied = await control.apply(plan, ctx);
     expect(applied.before).toEqual({ bucketTags: { Team: "claims", CostCenter: "42" }, previousValue: null });
     expect(await bucketTags(s3, ref.id)).toEqual({ Team: "claims", CostCenter: "42", DataClassification: "PHI" });
@@ -164,7 +195,7 @@ describe("datastore-classification-tag: plan, apply, verify, rollback on moto", 
   });
 
   it("rolls an untagged bucket back to no tag set at all", async () => {
-    const s3 = moto.clients.s3(MOTO_REGION);
+    const s3 = await moto.clients.s3(MOTO_REGION);
     const ref = await createTestBucket(s3, "classify-bare");
     const ctx = context(TAGGING);
     const plan = control.plan(onlyViolation(await control.detect({ resource: ref }, ctx)), ctx.options);
@@ -177,15 +208,26 @@ describe("datastore-classification-tag: plan, apply, verify, rollback on moto", 
     const ctx = context(TAGGING);
     const db = await createDbInstance(moto, "classify-apply-db", { tags: { Team: "claims" } });
     const table = await createTable(moto, "classify-apply-table", { Team: "claims" });
-    const volume = volumeRef((await createPlainVolume(moto.clients.ec2(MOTO_REGION), { Team: "claims" })).VolumeId, MOTO_ACCOUNT, MOTO_REGION);
+    const volume = volumeRef(
+      (await createPlainVolume(await moto.clients.ec2(MOTO_REGION), { Team: "claims" })).VolumeId,
+      MOTO_ACCOUNT,
+      MOTO_REGION,
+    );
     const rds = await moto.clients.rds(MOTO_REGION);
     const dynamodb = await moto.clients.dynamodb(MOTO_REGION);
     const readers = {
       db: async () => tagMap((await rds.send(new ListTagsForResourceCommand({ ResourceName: db.arn }))).TagList),
       table: async () => tagMap((await dynamodb.send(new ListTagsOfResourceCommand({ ResourceArn: table.arn }))).Tags),
-      volume: async () => tagMap((await moto.clients.ec2(MOTO_REGION).send(new DescribeVolumesCommand({ VolumeIds: [volume.id] }))).Volumes?.[0]?.Tags),
+      volume: async () =>
+        tagMap(
+          (await (await moto.clients.ec2(MOTO_REGION)).send(new DescribeVolumesCommand({ VolumeIds: [volume.id] }))).Volumes?.[0]?.Tags,
+        ),
     };
-    for (const [ref, read] of [[db, readers.db], [table, readers.table], [volume, readers.volume]] as const) {
+    for (const [ref, read] of [
+      [db, readers.db],
+      [table, readers.table],
+      [volume, readers.volume],
+    ] as const) {
       const before = await read();
       const plan = control.plan(onlyViolation(await control.detect({ resource: ref }, ctx)), ctx.options);
       const applied = await control.apply(plan, ctx);
@@ -200,7 +242,7 @@ describe("datastore-classification-tag: plan, apply, verify, rollback on moto", 
 
 describe("datastore-classification-tag: sweep", () => {
   it("lists buckets, DB instances, tables and volumes", async () => {
-    const bucket = await createTestBucket(moto.clients.s3(MOTO_REGION), "classify-sweep");
+    const bucket = await createTestBucket(await moto.clients.s3(MOTO_REGION), "classify-sweep");
     const table = await createTable(moto, "classify-sweep-table");
     const ids: string[] = [];
     for await (const ref of control.sweep(context())) ids.push(ref.id);

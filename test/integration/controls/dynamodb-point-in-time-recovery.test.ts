@@ -16,8 +16,14 @@ const offline = (options: Record<string, unknown> = {}) => offlineContext(moto, 
 const PHI = { DataClassification: "PHI" };
 const table = (name: string) => tableRef(name, MOTO_ACCOUNT, MOTO_REGION);
 
-function dynamodbEvent(name: string, request: Record<string, unknown> | null, response: Record<string, unknown> | null = null): ChangeEvent {
-  return changeEventOf(cloudTrailRecord({ eventSource: "dynamodb.amazonaws.com", eventName: name, requestParameters: request, responseElements: response }));
+function dynamodbEvent(
+  name: string,
+  request: Record<string, unknown> | null,
+  response: Record<string, unknown> | null = null,
+): ChangeEvent {
+  return changeEventOf(
+    cloudTrailRecord({ eventSource: "dynamodb.amazonaws.com", eventName: name, requestParameters: request, responseElements: response }),
+  );
 }
 
 const triggerFor = (name: string) => triggerNamed(control, name);
@@ -51,10 +57,14 @@ describe("dynamodb-point-in-time-recovery: identity, options and triggers", () =
   it("reads the table from its name, its ARN, or CreateTable's response; nothing from null", () => {
     const update = triggerFor("UpdateContinuousBackups");
     expect(update.resources(dynamodbEvent("UpdateContinuousBackups", disableRequest("claims")))).toEqual([table("claims")]);
-    expect(update.resources(dynamodbEvent("UpdateContinuousBackups", disableRequest(`arn:aws:dynamodb:${MOTO_REGION}:${MOTO_ACCOUNT}:table/claims`)))).toEqual([
-      table("claims"),
+    expect(
+      update.resources(
+        dynamodbEvent("UpdateContinuousBackups", disableRequest(`arn:aws:dynamodb:${MOTO_REGION}:${MOTO_ACCOUNT}:table/claims`)),
+      ),
+    ).toEqual([table("claims")]);
+    expect(triggerFor("CreateTable").resources(dynamodbEvent("CreateTable", null, { tableDescription: { tableName: "visits" } }))).toEqual([
+      table("visits"),
     ]);
-    expect(triggerFor("CreateTable").resources(dynamodbEvent("CreateTable", null, { tableDescription: { tableName: "visits" } }))).toEqual([table("visits")]);
     expect(update.resources(dynamodbEvent("UpdateContinuousBackups", null))).toEqual([]);
   });
 });
@@ -65,7 +75,11 @@ describe("dynamodb-point-in-time-recovery: offline detection", () => {
 
   it("flags PITR turned off (boolean or string) and every new table", async () => {
     const finding = onlyViolation(await offlineVerdicts("UpdateContinuousBackups", disableRequest("t1")));
-    expect(finding).toMatchObject({ confirmed: false, summary: "Table t1 has point-in-time recovery off", evidence: { current: false, required: true } });
+    expect(finding).toMatchObject({
+      confirmed: false,
+      summary: "Table t1 has point-in-time recovery off",
+      evidence: { current: false, required: true },
+    });
     onlyViolation(await offlineVerdicts("UpdateContinuousBackups", disableRequest("t1", "false")));
     onlyViolation(await offlineVerdicts("CreateTable", { tableName: "t2" }));
   });
@@ -91,7 +105,9 @@ describe("dynamodb-point-in-time-recovery: live detection on moto", () => {
     const ref = await createTable(moto, "pitr-live-2");
     const dynamodb = await moto.clients.dynamodb(MOTO_REGION);
     await setRecovery(dynamodb, ref.id, true);
-    expect(onlyCleared(await control.detect({ resource: ref }, context()))).toBe("table pitr-live-2 is covered by point-in-time recovery, which meets the policy");
+    expect(onlyCleared(await control.detect({ resource: ref }, context()))).toBe(
+      "table pitr-live-2 is covered by point-in-time recovery, which meets the policy",
+    );
     await dynamodb.send(new DeleteTableCommand({ TableName: ref.id }));
     expect(onlyCleared(await control.detect({ resource: ref }, context()))).toBe("table pitr-live-2 no longer exists");
   });
@@ -111,7 +127,11 @@ describe("dynamodb-point-in-time-recovery: plan, apply, verify, rollback on moto
   it("plans the change with its cost", async () => {
     const ref = await createTable(moto, "pitr-plan");
     const plan = control.plan(await finding(ref), control.options.parse({}));
-    expect(plan).toMatchObject({ summary: "Turn on point-in-time recovery for table pitr-plan.", reversible: true, params: { required: true } });
+    expect(plan).toMatchObject({
+      summary: "Turn on point-in-time recovery for table pitr-plan.",
+      reversible: true,
+      params: { required: true },
+    });
     expect(plan.steps.join(" ")).toMatch(/billed per GB/);
   });
 

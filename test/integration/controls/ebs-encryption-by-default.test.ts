@@ -15,11 +15,18 @@ const [trigger] = control.triggers;
 if (!trigger) throw new Error("ebs-encryption-by-default declares no trigger");
 
 function disableEvent(region = MOTO_REGION, request: Record<string, unknown> | null = null) {
-  return changeEventOf(cloudTrailRecord({ eventSource: "ec2.amazonaws.com", eventName: "DisableEbsEncryptionByDefault", awsRegion: region, requestParameters: request }));
+  return changeEventOf(
+    cloudTrailRecord({
+      eventSource: "ec2.amazonaws.com",
+      eventName: "DisableEbsEncryptionByDefault",
+      awsRegion: region,
+      requestParameters: request,
+    }),
+  );
 }
 
 async function setDefault(enabled: boolean, region = MOTO_REGION): Promise<void> {
-  const ec2 = moto.clients.ec2(region);
+  const ec2 = await moto.clients.ec2(region);
   await ec2.send(enabled ? new EnableEbsEncryptionByDefaultCommand({}) : new DisableEbsEncryptionByDefaultCommand({}));
 }
 
@@ -77,7 +84,11 @@ describe("ebs-encryption-by-default: plan, apply, verify, rollback on moto", () 
 
   it("plans a reversible change in plain words", async () => {
     const plan = control.plan(await finding(), control.options.parse({}));
-    expect(plan).toMatchObject({ summary: "Turn EBS encryption by default back on in us-east-1.", reversible: true, params: { required: true } });
+    expect(plan).toMatchObject({
+      summary: "Turn EBS encryption by default back on in us-east-1.",
+      reversible: true,
+      params: { required: true },
+    });
     expect(plan.steps.join(" ")).toMatch(/set it to on \(now off\)/);
   });
 

@@ -31,7 +31,7 @@ import {
 
 // No reset between tests: moto rebuilds every region's default VPC after a reset. Each test makes its own volumes.
 const moto = useMoto();
-const ec2 = moto.clients.ec2(MOTO_REGION);
+const ec2 = await moto.clients.ec2(MOTO_REGION);
 const [createVolumeTrigger, runInstancesTrigger] = control.triggers;
 if (!createVolumeTrigger || !runInstancesTrigger) throw new Error("ebs-volume-encrypted declares fewer than two triggers");
 const live = (options: Record<string, unknown> = {}) => liveContext(moto, control, options);
@@ -58,10 +58,21 @@ describe("ebs-volume-encrypted: identity and options", () => {
   it("is registered, notify-only by default, with exact IAM actions", () => {
     expect(controlById("ebs-volume-encrypted")).toBe(control);
     expect(control).toMatchObject({ category: "encryption-at-rest", severity: "high" });
-    expect(control.triggers.map((t) => `${t.source} ${t.name}`)).toEqual(["ec2.amazonaws.com CreateVolume", "ec2.amazonaws.com RunInstances"]);
+    expect(control.triggers.map((t) => `${t.source} ${t.name}`)).toEqual([
+      "ec2.amazonaws.com CreateVolume",
+      "ec2.amazonaws.com RunInstances",
+    ]);
     expect(control.permissions.detect).toEqual(["ec2:DescribeVolumes", "ec2:DescribeInstances"]);
-    expect(control.permissions.apply).toEqual(expect.arrayContaining(["ec2:CreateSnapshot", "ec2:CopySnapshot", "ec2:CreateVolume", "kms:CreateGrant"]));
-    expect(control.permissions.rollback).toEqual(["ec2:DescribeVolumes", "ec2:DescribeSnapshots", "ec2:DeleteVolume", "ec2:DeleteSnapshot", "ec2:DeleteTags"]);
+    expect(control.permissions.apply).toEqual(
+      expect.arrayContaining(["ec2:CreateSnapshot", "ec2:CopySnapshot", "ec2:CreateVolume", "kms:CreateGrant"]),
+    );
+    expect(control.permissions.rollback).toEqual([
+      "ec2:DescribeVolumes",
+      "ec2:DescribeSnapshots",
+      "ec2:DeleteVolume",
+      "ec2:DeleteSnapshot",
+      "ec2:DeleteTags",
+    ]);
     expect(control.options.parse({})).toEqual({ replaceDetached: false });
   });
 
@@ -72,16 +83,32 @@ describe("ebs-volume-encrypted: identity and options", () => {
     expect(key.error?.issues[0]?.path).toEqual(["kmsKeyId"]);
     expect(key.error?.issues[0]?.message).toContain("must name a KMS key");
     expect(control.options.safeParse({ replace: true }).success).toBe(false);
-    expect(control.options.parse({ replaceDetached: true, kmsKeyId: "alias/ebs-phi" })).toEqual({ replaceDetached: true, kmsKeyId: "alias/ebs-phi" });
+    expect(control.options.parse({ replaceDetached: true, kmsKeyId: "alias/ebs-phi" })).toEqual({
+      replaceDetached: true,
+      kmsKeyId: "alias/ebs-phi",
+    });
   });
 });
 
 describe("ebs-volume-encrypted: triggers", () => {
   it("names the volume CreateVolume's response made, and nothing without one", async () => {
-    const volume: Volume = { VolumeId: "vol-0a1b2c3d4e5f60718", Size: 8, AvailabilityZone: VOLUME_ZONE, VolumeType: "gp3", Encrypted: false };
+    const volume: Volume = {
+      VolumeId: "vol-0a1b2c3d4e5f60718",
+      Size: 8,
+      AvailabilityZone: VOLUME_ZONE,
+      VolumeType: "gp3",
+      Encrypted: false,
+    };
     expect(createVolumeTrigger.resources(changeEventOf(createVolumeRecord(volume)))).toEqual([ref("vol-0a1b2c3d4e5f60718")]);
     const bare = (response: Record<string, unknown> | null) =>
-      changeEventOf(cloudTrailRecord({ eventSource: "ec2.amazonaws.com", eventName: "CreateVolume", requestParameters: null, responseElements: response }));
+      changeEventOf(
+        cloudTrailRecord({
+          eventSource: "ec2.amazonaws.com",
+          eventName: "CreateVolume",
+          requestParameters: null,
+          responseElements: response,
+        }),
+      );
     expect(createVolumeTrigger.resources(bare(null))).toEqual([]);
     expect(createVolumeTrigger.resources(bare({ volumeId: "..." }))).toEqual([]);
   });
@@ -96,7 +123,12 @@ describe("ebs-volume-encrypted: triggers", () => {
 });
 
 describe("ebs-volume-encrypted: offline detection flags only what the record proves", () => {
-  const volume: Volume & { VolumeId: string } = { VolumeId: "vol-0a1b2c3d4e5f60718", Size: 8, AvailabilityZone: VOLUME_ZONE, VolumeType: "gp3" };
+  const volume: Volume & { VolumeId: string } = {
+    VolumeId: "vol-0a1b2c3d4e5f60718",
+    Size: 8,
+    AvailabilityZone: VOLUME_ZONE,
+    VolumeType: "gp3",
+  };
 
   it("flags a volume CreateVolume reports unencrypted, and not an encrypted one", async () => {
     const [finding, ...rest] = await offlineFindings(changeEventOf(createVolumeRecord(volume, false)));
@@ -155,7 +187,9 @@ describe("ebs-volume-encrypted: live detection on moto", () => {
     const encrypted = await ec2.send(new CreateVolumeCommand({ AvailabilityZone: VOLUME_ZONE, Size: 1, Encrypted: true }));
     const encryptedId = encrypted.VolumeId ?? "";
     const lateEvent = changeEventOf(createVolumeRecord({ ...encrypted, Encrypted: false }));
-    expect(onlyCleared(await control.detect({ resource: ref(encryptedId), event: lateEvent }, live()))).toBe(`volume ${encryptedId} is encrypted`);
+    expect(onlyCleared(await control.detect({ resource: ref(encryptedId), event: lateEvent }, live()))).toBe(
+      `volume ${encryptedId} is encrypted`,
+    );
     const { resource } = await scenario.arrangeViolation(moto);
     await scenario.makeCompliant(moto, resource);
     expect(onlyCleared(await control.detect({ resource }, live()))).toBe(`volume ${resource.id} no longer exists`);
@@ -249,7 +283,10 @@ describe("ebs-volume-encrypted: replacing a detached volume on moto", () => {
     const snapshots = await snapshotsFor(resource.id);
     expect(snapshots.map((s) => s.Encrypted).sort()).toEqual([false, true]);
     expect(applied.after).toMatchObject({ supersededBy: replacement?.VolumeId, replacement: { volumeId: replacement?.VolumeId } });
-    expect(await control.verify(plan, ctx)).toMatchObject({ ok: true, state: { replacementVolumeId: replacement?.VolumeId, replacementEncrypted: true } });
+    expect(await control.verify(plan, ctx)).toMatchObject({
+      ok: true,
+      state: { replacementVolumeId: replacement?.VolumeId, replacementEncrypted: true },
+    });
     expect(onlyCleared(await control.detect({ resource }, live()))).toContain(`superseded by its encrypted copy ${replacement?.VolumeId}`);
 
     const again = await control.apply(plan, ctx);
@@ -260,7 +297,10 @@ describe("ebs-volume-encrypted: replacing a detached volume on moto", () => {
     await control.rollback(plan, applied.before, ctx);
     await scenario.assertUnchanged(moto, resource);
     expect(await snapshotsFor(resource.id)).toEqual([]);
-    expect(await control.verify(plan, ctx)).toMatchObject({ ok: false, detail: `volume ${resource.id} is not encrypted and has no replacement` });
+    expect(await control.verify(plan, ctx)).toMatchObject({
+      ok: false,
+      detail: `volume ${resource.id} is not encrypted and has no replacement`,
+    });
   });
 
   it("refuses a volume attached since the finding, and one deleted since", async () => {
@@ -269,7 +309,10 @@ describe("ebs-volume-encrypted: replacing a detached volume on moto", () => {
       new RunInstancesCommand({ ImageId: TEST_AMI, MinCount: 1, MaxCount: 1, Placement: { AvailabilityZone: VOLUME_ZONE } }),
     );
     await ec2.send(new AttachVolumeCommand({ VolumeId: resource.id, InstanceId: launched.Instances?.[0]?.InstanceId, Device: "/dev/sdf" }));
-    await expect(control.apply(plan, ctx)).rejects.toMatchObject({ name: "VolumeReplacementError", message: expect.stringContaining("only detached volumes") });
+    await expect(control.apply(plan, ctx)).rejects.toMatchObject({
+      name: "VolumeReplacementError",
+      message: expect.stringContaining("only detached volumes"),
+    });
     expect(await replacementsOf(ec2, resource.id)).toEqual([]);
 
     const other = await replacementPlan();
@@ -285,7 +328,9 @@ describe("ebs-volume-encrypted: replacing a detached volume on moto", () => {
     const launched = await ec2.send(
       new RunInstancesCommand({ ImageId: TEST_AMI, MinCount: 1, MaxCount: 1, Placement: { AvailabilityZone: VOLUME_ZONE } }),
     );
-    await ec2.send(new AttachVolumeCommand({ VolumeId: replacement?.VolumeId, InstanceId: launched.Instances?.[0]?.InstanceId, Device: "/dev/sdf" }));
+    await ec2.send(
+      new AttachVolumeCommand({ VolumeId: replacement?.VolumeId, InstanceId: launched.Instances?.[0]?.InstanceId, Device: "/dev/sdf" }),
+    );
     await expect(control.rollback(plan, applied.before, ctx)).rejects.toMatchObject({ name: "VolumeReplacementError" });
     expect(tagOf(await describeVolume(ec2, resource.id), SUPERSEDED_TAG)).toBe(replacement?.VolumeId);
   });
@@ -294,7 +339,9 @@ describe("ebs-volume-encrypted: replacing a detached volume on moto", () => {
 describe("ebs-volume-encrypted: sweep", () => {
   it("lists the region's volumes once per unit of work, and detection sorts them", async () => {
     const plain = ref((await createPlainVolume(ec2)).VolumeId);
-    const encrypted = ref((await ec2.send(new CreateVolumeCommand({ AvailabilityZone: VOLUME_ZONE, Size: 1, Encrypted: true }))).VolumeId ?? "");
+    const encrypted = ref(
+      (await ec2.send(new CreateVolumeCommand({ AvailabilityZone: VOLUME_ZONE, Size: 1, Encrypted: true }))).VolumeId ?? "",
+    );
     const ctx = { ...live(), reads: new ReadCache() };
     const swept: ResourceRef[] = [];
     for await (const resource of control.sweep(ctx)) swept.push(resource);

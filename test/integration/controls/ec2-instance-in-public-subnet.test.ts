@@ -40,7 +40,7 @@ import {
 } from "./scenarios/ec2-instance-in-public-subnet";
 
 const moto = useMoto();
-const ec2 = moto.clients.ec2(MOTO_REGION);
+const ec2 = await moto.clients.ec2(MOTO_REGION);
 const context = (options: Record<string, unknown> = {}) => liveContext(moto, control, options);
 const offline = () => offlineContext(moto, control);
 

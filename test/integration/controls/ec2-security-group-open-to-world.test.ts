@@ -26,7 +26,7 @@ import {
 
 // No reset between tests: moto rebuilds every region's default VPC after a reset. Each test makes its own group.
 const moto = useMoto();
-const ec2 = moto.clients.ec2(MOTO_REGION);
+const ec2 = await moto.clients.ec2(MOTO_REGION);
 const [trigger] = control.triggers;
 if (!trigger) throw new Error("ec2-security-group-open-to-world declares no trigger");
 
@@ -69,13 +69,24 @@ describe("ec2-security-group-open-to-world: identity and options", () => {
 
 describe("ec2-security-group-open-to-world: trigger", () => {
   it("names the group of either request shape, in the event's account and region", () => {
-    expect(trigger.resources(eventOf(permissionsRequest("sg-0a1b2c3d4e5f60718", [SSH_FROM_ANYWHERE])))).toEqual([groupRef("sg-0a1b2c3d4e5f60718")]);
-    const flat = { groupId: "sg-003dc7f1f1c686164", cidrIp: "208.236.235.254/0", fromPort: 22, toPort: 22, ipProtocol: "tcp", ipPermissions: {} };
+    expect(trigger.resources(eventOf(permissionsRequest("sg-0a1b2c3d4e5f60718", [SSH_FROM_ANYWHERE])))).toEqual([
+      groupRef("sg-0a1b2c3d4e5f60718"),
+    ]);
+    const flat = {
+      groupId: "sg-003dc7f1f1c686164",
+      cidrIp: "208.236.235.254/0",
+      fromPort: 22,
+      toPort: 22,
+      ipProtocol: "tcp",
+      ipPermissions: {},
+    };
     expect(trigger.resources(eventOf(flat))).toEqual([groupRef("sg-003dc7f1f1c686164")]);
   });
 
   it("falls back to the response's group, then to a group name; null parameters and redactions name nothing", () => {
-    const response = rulesResponse([{ GroupId: "sg-0feedfacecafe0001", SecurityGroupRuleId: "sgr-1", IpProtocol: "tcp", FromPort: 22, ToPort: 22, CidrIpv4: "0.0.0.0/0" }]);
+    const response = rulesResponse([
+      { GroupId: "sg-0feedfacecafe0001", SecurityGroupRuleId: "sgr-1", IpProtocol: "tcp", FromPort: 22, ToPort: 22, CidrIpv4: "0.0.0.0/0" },
+    ]);
     expect(trigger.resources(eventOf(null, response))).toEqual([groupRef("sg-0feedfacecafe0001")]);
     const byName = { groupName: "legacy-web", cidrIp: "0.0.0.0/0", fromPort: 22, toPort: 22, ipProtocol: "tcp", ipPermissions: {} };
     expect(trigger.resources(eventOf(byName)).map((r) => r.id)).toEqual(["legacy-web"]);
@@ -98,7 +109,18 @@ describe("ec2-security-group-open-to-world: offline detection from the event", (
       evidence: {
         groupId: group,
         attachments: null,
-        rules: [{ ruleId: null, protocol: "tcp", fromPort: 22, toPort: 22, cidr: "0.0.0.0/0", description: "vendor support", allPorts: false, ports: [22] }],
+        rules: [
+          {
+            ruleId: null,
+            protocol: "tcp",
+            fromPort: 22,
+            toPort: 22,
+            cidr: "0.0.0.0/0",
+            description: "vendor support",
+            allPorts: false,
+            ports: [22],
+          },
+        ],
       },
       event: { id: event.id },
     });
@@ -106,8 +128,12 @@ describe("ec2-security-group-open-to-world: offline detection from the event", (
 
   it("treats any /0 as the whole internet in the flat shape, and uses the response's rule ids", async () => {
     const flat = { groupId: group, cidrIp: "208.236.235.254/0", fromPort: "22", toPort: "22", ipProtocol: "tcp", ipPermissions: {} };
-    const response = rulesResponse([{ GroupId: group, SecurityGroupRuleId: "sgr-0abc", IpProtocol: "tcp", FromPort: 22, ToPort: 22, CidrIpv4: "208.236.235.254/0" }]);
-    expect((await detectOffline(eventOf(flat)))[0]?.evidence.rules).toMatchObject([{ cidr: "208.236.235.254/0", ports: [22], ruleId: null }]);
+    const response = rulesResponse([
+      { GroupId: group, SecurityGroupRuleId: "sgr-0abc", IpProtocol: "tcp", FromPort: 22, ToPort: 22, CidrIpv4: "208.236.235.254/0" },
+    ]);
+    expect((await detectOffline(eventOf(flat)))[0]?.evidence.rules).toMatchObject([
+      { cidr: "208.236.235.254/0", ports: [22], ruleId: null },
+    ]);
     expect((await detectOffline(eventOf(flat, response)))[0]?.evidence.rules).toMatchObject([{ ruleId: "sgr-0abc", ports: [22] }]);
   });
 
@@ -145,7 +171,9 @@ describe("ec2-security-group-open-to-world: offline detection from the event", (
 describe("ec2-security-group-open-to-world: live detection on moto", () => {
   it("confirms the open rule, lists who sits behind the group, and reads its tags", async () => {
     const { record, resource } = await scenario.arrangeViolation(moto);
-    const launched = await ec2.send(new RunInstancesCommand({ ImageId: "ami-0abcdef1234567890", MinCount: 1, MaxCount: 1, SecurityGroupIds: [resource.id] }));
+    const launched = await ec2.send(
+      new RunInstancesCommand({ ImageId: "ami-0abcdef1234567890", MinCount: 1, MaxCount: 1, SecurityGroupIds: [resource.id] }),
+    );
     const instanceId = launched.Instances?.[0]?.InstanceId;
     const finding = onlyViolation(await control.detect({ resource, event: changeEventOf(record) }, live()));
     const [ssh] = (await ingressRules(ec2, resource.id)).filter((r) => r.FromPort === 22);
@@ -188,14 +216,28 @@ describe("ec2-security-group-open-to-world: live detection on moto", () => {
   it("resolves a group named only by name (flat request) to its id", async () => {
     const described = await ec2.send(new DescribeSecurityGroupsCommand({ GroupNames: ["default"] }));
     const groupId = described.SecurityGroups?.[0]?.GroupId ?? "";
-    const created = await authorize(ec2, groupId, { IpProtocol: "tcp", FromPort: 3389, ToPort: 3389, IpRanges: [{ CidrIp: "198.51.100.7/0" }] });
-    const event = eventOf({ groupName: "default", cidrIp: "198.51.100.7/0", fromPort: 3389, toPort: 3389, ipProtocol: "tcp", ipPermissions: {} });
+    const created = await authorize(ec2, groupId, {
+      IpProtocol: "tcp",
+      FromPort: 3389,
+      ToPort: 3389,
+      IpRanges: [{ CidrIp: "198.51.100.7/0" }],
+    });
+    const event = eventOf({
+      groupName: "default",
+      cidrIp: "198.51.100.7/0",
+      fromPort: 3389,
+      toPort: 3389,
+      ipProtocol: "tcp",
+      ipPermissions: {},
+    });
     const [resource] = trigger.resources(event);
     if (!resource) throw new Error("no resource");
     const finding = onlyViolation(await control.detect({ resource, event }, live()));
     expect(finding.resource).toEqual(groupRef(groupId));
     expect(finding.evidence.rules).toMatchObject([{ ruleId: created[0]?.SecurityGroupRuleId, ports: [3389] }]);
-    await ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, SecurityGroupRuleIds: [created[0]?.SecurityGroupRuleId ?? ""] }));
+    await ec2.send(
+      new RevokeSecurityGroupIngressCommand({ GroupId: groupId, SecurityGroupRuleIds: [created[0]?.SecurityGroupRuleId ?? ""] }),
+    );
   });
 });
 
@@ -230,11 +272,23 @@ describe("ec2-security-group-open-to-world: plan, apply, verify, rollback on mot
     expect(applied.before).toEqual({
       groupId: resource.id,
       region: MOTO_REGION,
-      rules: [{ ruleId: openSsh?.SecurityGroupRuleId, protocol: "tcp", fromPort: 22, toPort: 22, cidr: "0.0.0.0/0", description: "vendor support" }],
+      rules: [
+        {
+          ruleId: openSsh?.SecurityGroupRuleId,
+          protocol: "tcp",
+          fromPort: 22,
+          toPort: 22,
+          cidr: "0.0.0.0/0",
+          description: "vendor support",
+        },
+      ],
     });
     const after = await ingressRules(ec2, resource.id);
     expect(after.map((r) => r.SecurityGroupRuleId).sort()).toEqual(
-      before.filter((r) => r !== openSsh).map((r) => r.SecurityGroupRuleId).sort(),
+      before
+        .filter((r) => r !== openSsh)
+        .map((r) => r.SecurityGroupRuleId)
+        .sort(),
     );
     expect(await control.verify(plan, ctx)).toMatchObject({ ok: true, state: { openRules: [] } });
 
@@ -259,7 +313,9 @@ describe("ec2-security-group-open-to-world: plan, apply, verify, rollback on mot
   it("refuses to apply to a deleted group, and refuses a captured state for another group", async () => {
     const { resource, ctx, plan } = await violation();
     await expect(control.rollback(plan, { groupId: "sg-0other", region: MOTO_REGION, rules: [] }, ctx)).rejects.toThrow(/field groupId/);
-    await expect(control.rollback(plan, { groupId: resource.id, region: MOTO_REGION, rules: [{ cidr: 5 }] }, ctx)).rejects.toThrow(/field rules\.0/);
+    await expect(control.rollback(plan, { groupId: resource.id, region: MOTO_REGION, rules: [{ cidr: 5 }] }, ctx)).rejects.toThrow(
+      /field rules\.0/,
+    );
     await ec2.send(new DeleteSecurityGroupCommand({ GroupId: resource.id }));
     await expect(control.apply(plan, ctx)).rejects.toMatchObject({ name: "ResourceGoneError" });
   });

@@ -15,7 +15,14 @@ const moto = useMoto();
 const LISTENER_ARN = `arn:aws:elasticloadbalancing:${MOTO_REGION}:${MOTO_ACCOUNT}:listener/app/phi-portal/50dc6c495c0c9188/f2f7dc8efc522ab2`;
 
 function elbEvent(name: string, request: JsonObject | null, response: JsonObject | null = null): ChangeEvent {
-  return changeEventOf(cloudTrailRecord({ eventSource: "elasticloadbalancing.amazonaws.com", eventName: name, requestParameters: request, responseElements: response }));
+  return changeEventOf(
+    cloudTrailRecord({
+      eventSource: "elasticloadbalancing.amazonaws.com",
+      eventName: name,
+      requestParameters: request,
+      responseElements: response,
+    }),
+  );
 }
 
 function triggerFor(name: string) {
@@ -27,7 +34,9 @@ function triggerFor(name: string) {
  * ACM client. It stores the body without parsing it, so a placeholder is enough (nothing here speaks TLS).
  */
 async function serverCertificate(): Promise<string> {
-  const uploaded = await moto.clients.iam().send(
+  const uploaded = await (
+    await moto.clients.iam()
+  ).send(
     new UploadServerCertificateCommand({
       ServerCertificateName: `portal-${randomUUID().slice(0, 8)}`,
       CertificateBody: "-----BEGIN CERTIFICATE-----\nMIIBplaceholder\n-----END CERTIFICATE-----",
@@ -80,13 +89,19 @@ describe("elbv2-listener-tls: identity, options and triggers", () => {
   });
 
   it("finds the listener in CreateListener's response and in ModifyListener's request, and nothing in null parameters", () => {
-    const created = elbEvent("CreateListener", { loadBalancerArn: loadBalancerArnOf(LISTENER_ARN) }, { listeners: [{ listenerArn: LISTENER_ARN }] });
+    const created = elbEvent(
+      "CreateListener",
+      { loadBalancerArn: loadBalancerArnOf(LISTENER_ARN) },
+      { listeners: [{ listenerArn: LISTENER_ARN }] },
+    );
     expect(triggerFor("CreateListener").resources(created)).toEqual([listenerRef(LISTENER_ARN, { account: "", region: "" })]);
     expect(triggerFor("ModifyListener").resources(elbEvent("ModifyListener", { listenerArn: LISTENER_ARN }))[0]?.id).toBe(
       "app/phi-portal/50dc6c495c0c9188/f2f7dc8efc522ab2",
     );
     expect(triggerFor("ModifyListener").resources(elbEvent("ModifyListener", null))).toEqual([]);
-    expect(loadBalancerArnOf(LISTENER_ARN)).toBe(`arn:aws:elasticloadbalancing:${MOTO_REGION}:${MOTO_ACCOUNT}:loadbalancer/app/phi-portal/50dc6c495c0c9188`);
+    expect(loadBalancerArnOf(LISTENER_ARN)).toBe(
+      `arn:aws:elasticloadbalancing:${MOTO_REGION}:${MOTO_ACCOUNT}:loadbalancer/app/phi-portal/50dc6c495c0c9188`,
+    );
   });
 });
 
@@ -95,22 +110,41 @@ describe("elbv2-listener-tls: offline detection from the event alone", () => {
   const offline = offlineContext(moto, control);
 
   it("flags a new plaintext HTTP listener that forwards", async () => {
-    const event = elbEvent("CreateListener", null, { listeners: [{ listenerArn: LISTENER_ARN, protocol: "HTTP", port: 80, defaultActions: [{ type: "forward" }] }] });
+    const event = elbEvent("CreateListener", null, {
+      listeners: [{ listenerArn: LISTENER_ARN, protocol: "HTTP", port: 80, defaultActions: [{ type: "forward" }] }],
+    });
     const finding = onlyViolation(await control.detect({ resource: ref, event }, offline));
     expect(finding).toMatchObject({ confirmed: false, summary: `Listener ${ref.id} serves plaintext HTTP on port 80` });
   });
 
   it("accepts an HTTP listener that redirects to HTTPS, and a TLS 1.2 policy", async () => {
     const redirect = elbEvent("CreateListener", null, {
-      listeners: [{ listenerArn: LISTENER_ARN, protocol: "HTTP", port: 80, defaultActions: [{ type: "redirect", redirectConfig: { protocol: "HTTPS" } }] }],
+      listeners: [
+        {
+          listenerArn: LISTENER_ARN,
+          protocol: "HTTP",
+          port: 80,
+          defaultActions: [{ type: "redirect", redirectConfig: { protocol: "HTTPS" } }],
+        },
+      ],
     });
     expect(await control.detect({ resource: ref, event: redirect }, offline)).toEqual([]);
-    const modern = elbEvent("ModifyListener", { listenerArn: LISTENER_ARN, protocol: "HTTPS", port: "443", sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06" });
+    const modern = elbEvent("ModifyListener", {
+      listenerArn: LISTENER_ARN,
+      protocol: "HTTPS",
+      port: "443",
+      sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    });
     expect(await control.detect({ resource: ref, event: modern }, offline)).toEqual([]);
   });
 
   it("flags an HTTPS listener moved to a TLS 1.0 policy, and says nothing when the request holds no protocol", async () => {
-    const weak = elbEvent("ModifyListener", { listenerArn: LISTENER_ARN, protocol: "HTTPS", port: 443, sslPolicy: "ELBSecurityPolicy-2016-08" });
+    const weak = elbEvent("ModifyListener", {
+      listenerArn: LISTENER_ARN,
+      protocol: "HTTPS",
+      port: 443,
+      sslPolicy: "ELBSecurityPolicy-2016-08",
+    });
     expect(onlyViolation(await control.detect({ resource: ref, event: weak }, offline)).summary).toMatch(/accepts TLS 1\.0/);
     expect(await control.detect({ resource: ref, event: elbEvent("ModifyListener", { listenerArn: LISTENER_ARN }) }, offline)).toEqual([]);
   });
@@ -130,7 +164,10 @@ describe("elbv2-listener-tls: live on moto", () => {
     expect(plan.summary).toBe(`Redirect every request to listener ${ref.id} to HTTPS on port 443.`);
     expect(plan.steps.join(" ")).toMatch(/Clients that cannot follow a redirect/);
     const applied = await control.apply(plan, ctx);
-    expect((await readListener(moto, ref.arn)).DefaultActions?.[0]).toMatchObject({ Type: "redirect", RedirectConfig: { Protocol: "HTTPS", Port: "443" } });
+    expect((await readListener(moto, ref.arn)).DefaultActions?.[0]).toMatchObject({
+      Type: "redirect",
+      RedirectConfig: { Protocol: "HTTPS", Port: "443" },
+    });
     expect(await control.verify(plan, ctx)).toMatchObject({ ok: true });
 
     await control.rollback(plan, applied.before, ctx);
@@ -170,7 +207,9 @@ describe("elbv2-listener-tls: live on moto", () => {
     expect(swept).toEqual(expect.arrayContaining([plaintext.ListenerArn, redirected.ListenerArn]));
     expect(new Set(swept).size).toBe(swept.length);
     const verdicts = await Promise.all(
-      [plaintext, redirected].map((l) => control.detect({ resource: listenerRef(l.ListenerArn ?? "", { account: MOTO_ACCOUNT, region: MOTO_REGION }) }, ctx)),
+      [plaintext, redirected].map((l) =>
+        control.detect({ resource: listenerRef(l.ListenerArn ?? "", { account: MOTO_ACCOUNT, region: MOTO_REGION }) }, ctx),
+      ),
     );
     expect(verdicts.map((v) => v[0]?.kind)).toEqual(["violation", "no-longer-applies"]);
   });

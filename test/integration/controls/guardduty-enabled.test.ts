@@ -16,7 +16,9 @@ const context = (options: Record<string, unknown> = {}) => liveContext(moto, con
 const offline = () => offlineContext(moto, control);
 
 function guardDutyEvent(eventName: string, request: JsonObject | null, region = MOTO_REGION): ChangeEvent {
-  return changeEventOf(cloudTrailRecord({ eventSource: "guardduty.amazonaws.com", eventName, awsRegion: region, requestParameters: request }));
+  return changeEventOf(
+    cloudTrailRecord({ eventSource: "guardduty.amazonaws.com", eventName, awsRegion: region, requestParameters: request }),
+  );
 }
 
 const triggerFor = (name: string) => triggerNamed(control, name);
@@ -36,14 +38,22 @@ describe("guardduty-enabled: identity and options", () => {
     ]);
     expect(control.permissions).toEqual({
       detect: ["guardduty:ListDetectors", "guardduty:GetDetector"],
-      apply: ["guardduty:ListDetectors", "guardduty:GetDetector", "guardduty:UpdateDetector", "guardduty:CreateDetector", "guardduty:TagResource"],
+      apply: [
+        "guardduty:ListDetectors",
+        "guardduty:GetDetector",
+        "guardduty:UpdateDetector",
+        "guardduty:CreateDetector",
+        "guardduty:TagResource",
+      ],
       rollback: ["guardduty:ListDetectors", "guardduty:GetDetector", "guardduty:UpdateDetector", "guardduty:DeleteDetector"],
     });
   });
 
   it("publishes every six hours by default and rejects a bad option, naming the field", () => {
     expect(control.options.parse({})).toEqual({ findingPublishingFrequency: "SIX_HOURS" });
-    expect(control.options.safeParse({ findingPublishingFrequency: "HOURLY" }).error?.issues[0]?.path).toEqual(["findingPublishingFrequency"]);
+    expect(control.options.safeParse({ findingPublishingFrequency: "HOURLY" }).error?.issues[0]?.path).toEqual([
+      "findingPublishingFrequency",
+    ]);
     expect(control.options.safeParse({ enable: true }).error?.issues[0]?.message).toMatch(/enable/);
   });
 });
@@ -58,7 +68,8 @@ describe("guardduty-enabled: trigger extraction", () => {
 });
 
 describe("guardduty-enabled: offline detection from the event alone", () => {
-  const detect = (name: string, request: JsonObject | null) => control.detect({ resource: guardDutyRef(), event: guardDutyEvent(name, request) }, offline());
+  const detect = (name: string, request: JsonObject | null) =>
+    control.detect({ resource: guardDutyRef(), event: guardDutyEvent(name, request) }, offline());
 
   it("flags a deleted detector and a disabled one, naming the detector", async () => {
     const deleted = onlyViolation(await detect("DeleteDetector", { detectorId: "12abc34d567e8fa901bc2d34e56789f0" }));
@@ -140,8 +151,12 @@ describe("guardduty-enabled: live detection, plan, apply, verify, rollback on mo
     await control.apply(plan, ctx);
     await (await moto.clients.guardDuty(MOTO_REGION)).send(new UpdateDetectorCommand({ DetectorId: id, Enable: false }));
     expect(await control.verify(plan, ctx)).toMatchObject({ ok: false, detail: `GuardDuty in us-east-1 is off (detector ${id} disabled)` });
-    await expect(control.rollback(plan, { arn: guardDutyRef(OTHER_REGION).arn, value: { detectorId: id, status: "disabled" } }, ctx)).rejects.toThrow(/field arn/);
-    await expect(control.rollback(plan, { arn: guardDutyRef().arn, value: { detectorId: id, status: "paused" } }, ctx)).rejects.toThrow(/field value.status/);
+    await expect(
+      control.rollback(plan, { arn: guardDutyRef(OTHER_REGION).arn, value: { detectorId: id, status: "disabled" } }, ctx),
+    ).rejects.toThrow(/field arn/);
+    await expect(control.rollback(plan, { arn: guardDutyRef().arn, value: { detectorId: id, status: "paused" } }, ctx)).rejects.toThrow(
+      /field value.status/,
+    );
   });
 
   it("leaves a region re-enabled before apply as it is", async () => {
@@ -172,7 +187,9 @@ describe("guardduty-enabled: sweep", () => {
 describe.runIf(corpusAvailable())("guardduty-enabled: real corpus records", () => {
   /** What offline detection says of each record, without the region (the records' own). */
   const outcomes = (name: string) =>
-    corpusOutcomes(control, name, offline(), (resource, finding) => (finding ? finding.summary.replace(`GuardDuty in ${resource.region} `, "") : "compliant"));
+    corpusOutcomes(control, name, offline(), (resource, finding) =>
+      finding ? finding.summary.replace(`GuardDuty in ${resource.region} `, "") : "compliant",
+    );
 
   it("flags every DeleteDetector, even with an empty detector id", async () => {
     expect(new Set(await outcomes("DeleteDetector"))).toEqual(new Set(["is off (no detector)"]));

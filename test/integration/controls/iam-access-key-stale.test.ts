@@ -22,7 +22,7 @@ import { MOTO_ACCOUNT, MOTO_CREDENTIALS, useMoto } from "../../support/moto";
 import { createKey, keyParts, keyStatuses, scenario } from "./scenarios/iam-access-key-stale";
 
 const moto = useMoto();
-const iam = moto.clients.iam();
+const iam = await moto.clients.iam();
 const DAY_MS = 86_400_000;
 
 /** Moto stamps keys with the real time, so each test sets the injected clock relative to a key's CreateDate. */
@@ -108,9 +108,15 @@ describe("iam-access-key-stale: identity and options", () => {
 
   it("rejects thresholds that make no sense, naming the field", () => {
     const inverted = control.options.safeParse({ warnAfterDays: 200, deactivateAfterDays: 100 });
-    expect(inverted.error?.issues[0]).toMatchObject({ path: ["deactivateAfterDays"], message: "deactivateAfterDays must be at least warnAfterDays" });
+    expect(inverted.error?.issues[0]).toMatchObject({
+      path: ["deactivateAfterDays"],
+      message: "deactivateAfterDays must be at least warnAfterDays",
+    });
     const fractional = control.options.safeParse({ unusedAfterDays: 1.5 });
-    expect(fractional.error?.issues[0]).toMatchObject({ path: ["unusedAfterDays"], message: "unusedAfterDays must be a whole number of days" });
+    expect(fractional.error?.issues[0]).toMatchObject({
+      path: ["unusedAfterDays"],
+      message: "unusedAfterDays must be a whole number of days",
+    });
     const zero = control.options.safeParse({ warnAfterDays: 0 });
     expect(zero.error?.issues[0]?.path).toEqual(["warnAfterDays"]);
   });
@@ -147,7 +153,11 @@ describe("iam-access-key-stale: assessment", () => {
   };
 
   it("counts a never-used key's idle time from its creation", () => {
-    expect(assessKey(facts, new Date("2024-04-10T00:00:00Z"), options)).toEqual({ ageDays: 100, idleDays: 100, reasons: ["age", "unused"] });
+    expect(assessKey(facts, new Date("2024-04-10T00:00:00Z"), options)).toEqual({
+      ageDays: 100,
+      idleDays: 100,
+      reasons: ["age", "unused"],
+    });
   });
 
   it("counts idle time from the last use, so a busy old key is stale by age only", () => {
@@ -191,9 +201,16 @@ describe("iam-access-key-stale: detection on CreateAccessKey against moto", () =
   it("finds nothing stale while the other key is young, and says why", async () => {
     const { keys } = await userWithKeys(2);
     const [old, fresh] = [keys[0] ?? expect.fail(), keys[1] ?? expect.fail()];
-    const verdicts = await control.detect({ resource: first(trigger.resources(eventFor(fresh))), event: eventFor(fresh) }, context(daysAfter(old, 30)));
+    const verdicts = await control.detect(
+      { resource: first(trigger.resources(eventFor(fresh))), event: eventFor(fresh) },
+      context(daysAfter(old, 30)),
+    );
     expect(verdicts).toEqual([
-      { kind: "no-longer-applies", resource: refOf(old), reason: `access key ${old.AccessKeyId} of user ${old.UserName} is 30 days old and idle for 30, within the limits` },
+      {
+        kind: "no-longer-applies",
+        resource: refOf(old),
+        reason: `access key ${old.AccessKeyId} of user ${old.UserName} is 30 days old and idle for 30, within the limits`,
+      },
     ]);
   });
 
@@ -210,7 +227,11 @@ describe("iam-access-key-stale: detection on CreateAccessKey against moto", () =
     const lone = await userWithKeys(1);
     const loneKey = first(lone.keys);
     expect(await control.detect({ resource: userRef(lone.userName, MOTO_ACCOUNT), event: eventFor(loneKey) }, ctx)).toEqual([
-      { kind: "no-longer-applies", resource: userRef(lone.userName, MOTO_ACCOUNT), reason: `user ${lone.userName} has no other access keys` },
+      {
+        kind: "no-longer-applies",
+        resource: userRef(lone.userName, MOTO_ACCOUNT),
+        reason: `user ${lone.userName} has no other access keys`,
+      },
     ]);
 
     await iam.send(new DeleteAccessKeyCommand({ UserName: lone.userName, AccessKeyId: loneKey.AccessKeyId }));
@@ -226,7 +247,11 @@ describe("iam-access-key-stale: detection on CreateAccessKey against moto", () =
     // An event whose response lost the new key's id: every key of the user is judged.
     const event = createAccessKeyEvent({ request: { userName } });
     const verdicts = await control.detect({ resource: userRef(userName, MOTO_ACCOUNT), event }, context(daysAfter(a, 95)));
-    expect(findings(verdicts).map((f) => f.resource.id).sort()).toEqual([refOf(a).id, refOf(b).id].sort());
+    expect(
+      findings(verdicts)
+        .map((f) => f.resource.id)
+        .sort(),
+    ).toEqual([refOf(a).id, refOf(b).id].sort());
   });
 
   it("cannot judge other keys offline, so it reports nothing", async () => {
@@ -345,7 +370,10 @@ describe("iam-access-key-stale: apply, verify, rollback", () => {
 
     await control.rollback(plan, result.before, ctx);
     expect(await keyStatuses(iam, userName)).toEqual({ [old.AccessKeyId ?? ""]: "Active", [other.AccessKeyId ?? ""]: "Active" });
-    expect(await control.verify(plan, ctx)).toMatchObject({ ok: false, detail: `access key ${old.AccessKeyId} is Active, expected Inactive` });
+    expect(await control.verify(plan, ctx)).toMatchObject({
+      ok: false,
+      detail: `access key ${old.AccessKeyId} is Active, expected Inactive`,
+    });
   });
 
   it("changes nothing when the key was deactivated before apply, and rollback keeps it that way", async () => {
@@ -368,10 +396,16 @@ describe("iam-access-key-stale: apply, verify, rollback", () => {
     const plan = control.plan(first(findings(await control.detect({ resource: refOf(key) }, ctx))), ctx.options);
     await iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: key.AccessKeyId }));
     const keyGone = await control.apply(plan, ctx).catch((error: unknown) => error);
-    expect(keyGone).toMatchObject({ name: "ResourceGoneError", message: `access key ${key.AccessKeyId} of user ${userName} no longer exists` });
+    expect(keyGone).toMatchObject({
+      name: "ResourceGoneError",
+      message: `access key ${key.AccessKeyId} of user ${userName} no longer exists`,
+    });
     expect(isNotFound(keyGone)).toBe(true);
     await iam.send(new DeleteUserCommand({ UserName: userName }));
-    await expect(control.apply(plan, ctx)).rejects.toMatchObject({ name: "ResourceGoneError", message: `user ${userName} no longer exists` });
+    await expect(control.apply(plan, ctx)).rejects.toMatchObject({
+      name: "ResourceGoneError",
+      message: `user ${userName} no longer exists`,
+    });
     expect(await control.verify(plan, ctx)).toMatchObject({ ok: false, state: { status: "deleted" } });
   });
 
@@ -383,7 +417,9 @@ describe("iam-access-key-stale: apply, verify, rollback", () => {
     await expect(control.rollback(plan, { userName: key.UserName ?? "", accessKeyId: "AKIAOTHER", status: "Active" }, ctx)).rejects.toThrow(
       /field accessKeyId/,
     );
-    await expect(control.rollback(plan, { userName: key.UserName ?? "", accessKeyId: key.AccessKeyId ?? "" }, ctx)).rejects.toThrow(/field status/);
+    await expect(control.rollback(plan, { userName: key.UserName ?? "", accessKeyId: key.AccessKeyId ?? "" }, ctx)).rejects.toThrow(
+      /field status/,
+    );
   });
 });
 

@@ -59,7 +59,9 @@ describe("iam-console-user-mfa: identity, options and triggers", () => {
 
   it("CreateLoginProfile names the user from the request, the response, or the calling IAM user", () => {
     const trigger = triggerNamed("CreateLoginProfile");
-    expect(trigger.resources(iamEvent("CreateLoginProfile", { userName: "carol", passwordResetRequired: false }))).toEqual([consoleUserRef("carol")]);
+    expect(trigger.resources(iamEvent("CreateLoginProfile", { userName: "carol", passwordResetRequired: false }))).toEqual([
+      consoleUserRef("carol"),
+    ]);
     expect(trigger.resources(iamEvent("CreateLoginProfile", null, { responseElements: { loginProfile: { userName: "dave" } } }))).toEqual([
       consoleUserRef("dave"),
     ]);
@@ -69,10 +71,12 @@ describe("iam-console-user-mfa: identity, options and triggers", () => {
 
   it("DeactivateMFADevice names the user, and DeleteVirtualMFADevice only the device name as a lead", () => {
     const deactivate = triggerNamed("DeactivateMFADevice");
-    expect(deactivate.resources(iamEvent("DeactivateMFADevice", { userName: "erin", serialNumber: "arn:aws:iam::123456789012:mfa/erin-phone" }))).toEqual([
-      consoleUserRef("erin"),
-    ]);
-    expect(deactivate.resources(iamEvent("DeactivateMFADevice", { userName: "..." }, { userIdentity: assumedRoleIdentity("admin", "s") }))).toEqual([]);
+    expect(
+      deactivate.resources(iamEvent("DeactivateMFADevice", { userName: "erin", serialNumber: "arn:aws:iam::123456789012:mfa/erin-phone" })),
+    ).toEqual([consoleUserRef("erin")]);
+    expect(
+      deactivate.resources(iamEvent("DeactivateMFADevice", { userName: "..." }, { userIdentity: assumedRoleIdentity("admin", "s") })),
+    ).toEqual([]);
     const remove = triggerNamed("DeleteVirtualMFADevice");
     expect(remove.resources(iamEvent("DeleteVirtualMFADevice", { serialNumber: `arn:aws:iam::${MOTO_ACCOUNT}:mfa/team/frank` }))).toEqual([
       consoleUserRef("frank"),
@@ -97,7 +101,10 @@ describe("iam-console-user-mfa: detection", () => {
   it("offline, MFA device events are unconfirmed and say what could not be checked", async () => {
     const deactivated = onlyViolation(
       await control.detect(
-        { resource: consoleUserRef("hal"), event: iamEvent("DeactivateMFADevice", { userName: "hal", serialNumber: "arn:aws:iam::1:mfa/hal" }) },
+        {
+          resource: consoleUserRef("hal"),
+          event: iamEvent("DeactivateMFADevice", { userName: "hal", serialNumber: "arn:aws:iam::1:mfa/hal" }),
+        },
         offlineContext(moto, control),
       ),
     );
@@ -128,15 +135,21 @@ describe("iam-console-user-mfa: detection", () => {
     expect(onlyCleared(await control.detect({ resource: consoleUserRef(enrolled) }, liveContext(moto, control)))).toBe(
       `user ${enrolled} has MFA device ${serial}`,
     );
-    await moto.clients.iam().send(new CreateUserCommand({ UserName: "api-only" }));
+    await (await moto.clients.iam()).send(new CreateUserCommand({ UserName: "api-only" }));
     expect(onlyCleared(await control.detect({ resource: consoleUserRef("api-only") }, liveContext(moto, control)))).toBe(
       "user api-only has no console password",
     );
-    expect(onlyCleared(await control.detect({ resource: consoleUserRef("nobody") }, liveContext(moto, control)))).toBe("user nobody no longer exists");
+    expect(onlyCleared(await control.detect({ resource: consoleUserRef("nobody") }, liveContext(moto, control)))).toBe(
+      "user nobody no longer exists",
+    );
     const held = await createConsoleUser(moto);
     const someDocument = { Version: "2012-10-17", Statement: [{ Effect: "Deny", Action: "s3:*", Resource: "*" }] };
-    await moto.clients.iam().send(new PutUserPolicyCommand({ UserName: held, PolicyName: REQUIRE_MFA_POLICY, PolicyDocument: JSON.stringify(someDocument) }));
-    expect(onlyCleared(await control.detect({ resource: consoleUserRef(held) }, liveContext(moto, control)))).toMatch(/already held to MFA/);
+    await (
+      await moto.clients.iam()
+    ).send(new PutUserPolicyCommand({ UserName: held, PolicyName: REQUIRE_MFA_POLICY, PolicyDocument: JSON.stringify(someDocument) }));
+    expect(onlyCleared(await control.detect({ resource: consoleUserRef(held) }, liveContext(moto, control)))).toMatch(
+      /already held to MFA/,
+    );
   });
 
   it("live, a deleted device whose name is no user's says honestly that its user is unknown", async () => {
@@ -157,7 +170,11 @@ describe("iam-console-user-mfa: grace period", () => {
     expect(warning.summary).toMatch(/\(day 2 of a 7-day grace period\)$/);
     const notify = control.plan(warning, early.options);
     expect(notify).toMatchObject({ notifyOnly: true, params: { action: "notify" } });
-    expect(notify.summary).toMatch(new RegExp(`^Remind user ${userName} to enrol an MFA device: day 2 of the 7-day grace period; MFA is enforced from \\d{4}-\\d{2}-\\d{2}\\.$`));
+    expect(notify.summary).toMatch(
+      new RegExp(
+        `^Remind user ${userName} to enrol an MFA device: day 2 of the 7-day grace period; MFA is enforced from \\d{4}-\\d{2}-\\d{2}\\.$`,
+      ),
+    );
     await expect(control.apply(notify, early)).rejects.toThrow(/grace-period warning/);
 
     const late = liveAt(8, { gracePeriodDays: 7 });
@@ -213,7 +230,9 @@ describe("iam-console-user-mfa: plan, apply, verify, rollback on moto", () => {
     const ctx = liveContext(moto, control);
     const plan = control.plan(await liveFinding(userName), ctx.options);
     const earlier = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:ListAllMyBuckets", Resource: "*" }] };
-    await moto.clients.iam().send(new PutUserPolicyCommand({ UserName: userName, PolicyName: REQUIRE_MFA_POLICY, PolicyDocument: JSON.stringify(earlier) }));
+    await (
+      await moto.clients.iam()
+    ).send(new PutUserPolicyCommand({ UserName: userName, PolicyName: REQUIRE_MFA_POLICY, PolicyDocument: JSON.stringify(earlier) }));
     const applied = await control.apply(plan, ctx);
     await control.rollback(plan, applied.before, ctx);
     expect(await requireMfaPolicyOf(moto, userName)).toEqual(earlier);
@@ -228,9 +247,9 @@ describe("iam-console-user-mfa: plan, apply, verify, rollback on moto", () => {
     expect(applied.after).toEqual(applied.before);
     expect(await requireMfaPolicyOf(moto, userName)).toBeNull();
     expect(await control.verify(plan, ctx)).toMatchObject({ ok: true });
-    await expect(control.rollback(plan, { userName: "mallory", policyName: REQUIRE_MFA_POLICY, previousDocument: null }, ctx)).rejects.toThrow(
-      /field userName/,
-    );
+    await expect(
+      control.rollback(plan, { userName: "mallory", policyName: REQUIRE_MFA_POLICY, previousDocument: null }, ctx),
+    ).rejects.toThrow(/field userName/);
     await expect(control.rollback(plan, { userName, policyName: "other" }, ctx)).rejects.toThrow(/field policyName/);
   });
 });
@@ -240,7 +259,7 @@ describe("iam-console-user-mfa: sweep", () => {
     const withoutMfa = await createConsoleUser(moto, "sweep");
     const withMfa = await createConsoleUser(moto, "sweep");
     await enrolMfa(moto, withMfa);
-    await moto.clients.iam().send(new CreateUserCommand({ UserName: "sweep-api-only" }));
+    await (await moto.clients.iam()).send(new CreateUserCommand({ UserName: "sweep-api-only" }));
     const ctx = liveContext(moto, control);
     const ids: string[] = [];
     for await (const ref of control.sweep(ctx)) ids.push(ref.id);
@@ -263,7 +282,11 @@ describe.runIf(corpusAvailable())("iam-console-user-mfa: real corpus records", (
       if (!resource) throw new Error(`no resource for ${event.origin}`);
       const ctx = { ...offlineContext(moto, control), now: () => TEST_NOW };
       const finding = onlyViolation(await control.detect({ resource, event }, ctx));
-      expect(finding).toMatchObject({ confirmed: false, resource: { account: event.account }, evidence: { loginProfileCreated: event.time } });
+      expect(finding).toMatchObject({
+        confirmed: false,
+        resource: { account: event.account },
+        evidence: { loginProfileCreated: event.time },
+      });
     }
   });
 

@@ -42,7 +42,7 @@ function strongInput(): UpdateAccountPasswordPolicyCommandInput {
 }
 
 async function putPolicy(input: UpdateAccountPasswordPolicyCommandInput): Promise<void> {
-  await moto.clients.iam().send(new UpdateAccountPasswordPolicyCommand(input));
+  await (await moto.clients.iam()).send(new UpdateAccountPasswordPolicyCommand(input));
 }
 
 describe("iam-password-policy: identity, options and triggers", () => {
@@ -91,7 +91,9 @@ describe("iam-password-policy: identity, options and triggers", () => {
   });
 
   it("reads the policy a request put in place, with IAM's defaults for omitted fields", () => {
-    expect(passwordPolicyFromRequest(policyEvent("UpdateAccountPasswordPolicy", { minimumPasswordLength: 8, requireSymbols: true }))).toEqual({
+    expect(
+      passwordPolicyFromRequest(policyEvent("UpdateAccountPasswordPolicy", { minimumPasswordLength: 8, requireSymbols: true })),
+    ).toEqual({
       minimumLength: 8,
       requireUppercase: false,
       requireLowercase: false,
@@ -104,7 +106,14 @@ describe("iam-password-policy: identity, options and triggers", () => {
     });
     // Numbers recorded as strings and booleans as "true" are read too.
     expect(
-      passwordPolicyFromRequest(policyEvent("UpdateAccountPasswordPolicy", { minimumPasswordLength: "16", passwordReusePrevention: "24", requireNumbers: "true", maxPasswordAge: 0 })),
+      passwordPolicyFromRequest(
+        policyEvent("UpdateAccountPasswordPolicy", {
+          minimumPasswordLength: "16",
+          passwordReusePrevention: "24",
+          requireNumbers: "true",
+          maxPasswordAge: 0,
+        }),
+      ),
     ).toMatchObject({ minimumLength: 16, reusePrevention: 24, requireNumbers: true, maxAgeDays: null });
     expect(passwordPolicyFromRequest(policyEvent("UpdateAccountPasswordPolicy", null))).toBeUndefined();
     expect(passwordPolicyFromRequest(policyEvent("DeleteAccountPasswordPolicy"))).toBeNull();
@@ -113,7 +122,11 @@ describe("iam-password-policy: identity, options and triggers", () => {
 
 describe("iam-password-policy: detection", () => {
   it("offline, a weakening update is an unconfirmed finding listing every gap", async () => {
-    const event = policyEvent("UpdateAccountPasswordPolicy", { minimumPasswordLength: 8, requireSymbols: true, passwordReusePrevention: 5 });
+    const event = policyEvent("UpdateAccountPasswordPolicy", {
+      minimumPasswordLength: 8,
+      requireSymbols: true,
+      passwordReusePrevention: 5,
+    });
     const finding = onlyViolation(await control.detect({ resource: passwordPolicyRef(), event }, offlineContext(moto, control)));
     expect(finding.confirmed).toBe(false);
     expect(finding.summary).toBe(
@@ -124,7 +137,10 @@ describe("iam-password-policy: detection", () => {
 
   it("offline, a deleted policy is a finding and an update that meets the baseline is none", async () => {
     const deleted = onlyViolation(
-      await control.detect({ resource: passwordPolicyRef(), event: policyEvent("DeleteAccountPasswordPolicy") }, offlineContext(moto, control)),
+      await control.detect(
+        { resource: passwordPolicyRef(), event: policyEvent("DeleteAccountPasswordPolicy") },
+        offlineContext(moto, control),
+      ),
     );
     expect(deleted.summary).toMatch(/is missing/);
     expect(deleted.evidence.current).toBeNull();
@@ -140,7 +156,10 @@ describe("iam-password-policy: detection", () => {
     expect(await control.detect({ resource: passwordPolicyRef(), event: strong }, offlineContext(moto, control))).toEqual([]);
     // Null parameters say nothing about the new policy: no offline verdict.
     expect(
-      await control.detect({ resource: passwordPolicyRef(), event: policyEvent("UpdateAccountPasswordPolicy", null) }, offlineContext(moto, control)),
+      await control.detect(
+        { resource: passwordPolicyRef(), event: policyEvent("UpdateAccountPasswordPolicy", null) },
+        offlineContext(moto, control),
+      ),
     ).toEqual([]);
   });
 
@@ -156,15 +175,22 @@ describe("iam-password-policy: detection", () => {
   it("live, a late event for a policy already strong enough no longer applies", async () => {
     await putPolicy(strongInput());
     const reason = onlyCleared(
-      await control.detect({ resource: passwordPolicyRef(), event: policyEvent("DeleteAccountPasswordPolicy") }, liveContext(moto, control)),
+      await control.detect(
+        { resource: passwordPolicyRef(), event: policyEvent("DeleteAccountPasswordPolicy") },
+        liveContext(moto, control),
+      ),
     );
     expect(reason).toMatch(/at least 14 characters, .*which meets the policy$/);
   });
 
   it("a forced expiry is a gap only when the policy asks for one", async () => {
     await putPolicy({ ...strongInput(), MaxPasswordAge: 365 });
-    expect(onlyCleared(await control.detect({ resource: passwordPolicyRef() }, liveContext(moto, control)))).toMatch(/expiry after 365 days/);
-    const finding = onlyViolation(await control.detect({ resource: passwordPolicyRef() }, liveContext(moto, control, { maxPasswordAgeDays: 90 })));
+    expect(onlyCleared(await control.detect({ resource: passwordPolicyRef() }, liveContext(moto, control)))).toMatch(
+      /expiry after 365 days/,
+    );
+    const finding = onlyViolation(
+      await control.detect({ resource: passwordPolicyRef() }, liveContext(moto, control, { maxPasswordAgeDays: 90 })),
+    );
     expect(finding.evidence.shortfall).toBe("expires passwords after 365 days (baseline 90)");
   });
 });
@@ -193,7 +219,15 @@ describe("iam-password-policy: plan, apply, verify, rollback on moto", () => {
     const applied = await control.apply(plan, ctx);
     expect(applied.before).toEqual({
       arn: passwordPolicyRef().arn,
-      value: { ...BASELINE, minimumLength: 20, requireUppercase: false, requireLowercase: false, requireNumbers: false, reusePrevention: 3, allowUsersToChange: false },
+      value: {
+        ...BASELINE,
+        minimumLength: 20,
+        requireUppercase: false,
+        requireLowercase: false,
+        requireNumbers: false,
+        reusePrevention: 3,
+        allowUsersToChange: false,
+      },
     });
     expect(await livePasswordPolicy(moto)).toMatchObject({
       MinimumPasswordLength: 20,
@@ -239,7 +273,9 @@ describe("iam-password-policy: plan, apply, verify, rollback on moto", () => {
     await putPolicy({ MinimumPasswordLength: 8 });
     const ctx = liveContext(moto, control);
     const plan = control.plan(await liveFinding(), ctx.options);
-    await expect(control.rollback(plan, { arn: passwordPolicyRef().arn, value: { minimumLength: "eight" } }, ctx)).rejects.toThrow(/field value/);
+    await expect(control.rollback(plan, { arn: passwordPolicyRef().arn, value: { minimumLength: "eight" } }, ctx)).rejects.toThrow(
+      /field value/,
+    );
     await expect(control.rollback(plan, { arn: passwordPolicyRef("210987654321").arn, value: null }, ctx)).rejects.toThrow(/field arn/);
   });
 });

@@ -30,7 +30,9 @@ const offline = (options: Record<string, unknown> = {}) => offlineContext(moto, 
 const kms = () => moto.clients.kms(MOTO_REGION);
 
 function kmsEvent(eventName: string, request: JsonObject | null, response: JsonObject | null = null): ChangeEvent {
-  return changeEventOf(cloudTrailRecord({ eventSource: "kms.amazonaws.com", eventName, requestParameters: request, responseElements: response }));
+  return changeEventOf(
+    cloudTrailRecord({ eventSource: "kms.amazonaws.com", eventName, requestParameters: request, responseElements: response }),
+  );
 }
 
 const triggerFor = (name: string) => triggerNamed(control, name);
@@ -106,7 +108,9 @@ describe("kms-key-protection: offline detection from the event alone", () => {
     control.detect({ resource: key, event: kmsEvent(name, { keyId: key.id, ...request }, response) }, offline(options));
 
   it("flags a scheduled deletion with its date, a disabled key and rotation turned off", async () => {
-    const scheduled = onlyViolation(await detect("ScheduleKeyDeletion", { pendingWindowInDays: 7 }, { keyId: key.arn, deletionDate: "Jan 1, 2019 12:00:00 AM" }));
+    const scheduled = onlyViolation(
+      await detect("ScheduleKeyDeletion", { pendingWindowInDays: 7 }, { keyId: key.arn, deletionDate: "Jan 1, 2019 12:00:00 AM" }),
+    );
     expect(scheduled).toMatchObject({
       confirmed: false,
       summary: `KMS key ${key.id} is scheduled for deletion on 2019-01-01T00:00:00.000Z`,
@@ -128,9 +132,14 @@ describe("kms-key-protection: live detection on moto", () => {
     const key = await makeKey(moto);
     await (await kms()).send(new ScheduleKeyDeletionCommand({ KeyId: key.id, PendingWindowInDays: 7 }));
     const finding = await liveFinding(key);
-    expect(finding).toMatchObject({ confirmed: true, evidence: { current: { keyManager: "CUSTOMER", keyState: "PendingDeletion", rotation: null } } });
+    expect(finding).toMatchObject({
+      confirmed: true,
+      evidence: { current: { keyManager: "CUSTOMER", keyState: "PendingDeletion", rotation: null } },
+    });
     await control.apply(control.plan(finding, context().options), context());
-    expect(onlyCleared(await control.detect({ resource: key }, context()))).toBe(`KMS key ${key.id} is enabled, rotation on, which meets the policy`);
+    expect(onlyCleared(await control.detect({ resource: key }, context()))).toBe(
+      `KMS key ${key.id} is enabled, rotation on, which meets the policy`,
+    );
   });
 
   it("reads the key's tags, and a key that does not exist no longer applies", async () => {
@@ -148,7 +157,9 @@ describe("kms-key-protection: live detection on moto", () => {
     const injected = new KMSClient({ region: MOTO_REGION, credentials: moto.config.credentials });
     const mock = mockClient(injected);
     mock.on(ListKeysCommand).resolves({ Keys: [{ KeyId: managedId }] });
-    mock.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: managedId, KeyManager: "AWS", KeyState: "Enabled", KeySpec: "SYMMETRIC_DEFAULT", Origin: "AWS_KMS" } });
+    mock.on(DescribeKeyCommand).resolves({
+      KeyMetadata: { KeyId: managedId, KeyManager: "AWS", KeyState: "Enabled", KeySpec: "SYMMETRIC_DEFAULT", Origin: "AWS_KMS" },
+    });
     mock.on(ListResourceTagsCommand).resolves({ Tags: [] });
     const live = context();
     const ctx = { ...live, aws: { ...live.aws, kms: async () => injected } };
@@ -231,15 +242,22 @@ describe("kms-key-protection: sweep", () => {
     expect(onlyCleared(await control.detect({ resource: healthy }, context()))).toMatch(/meets the policy/);
     expect(onlyViolation(await control.detect({ resource: pending }, context())).summary).toMatch(/is scheduled for deletion on /);
     // A key created without rotation is found too.
-    expect(onlyViolation(await control.detect({ resource: keyRefOf(plain?.KeyId ?? "") }, context())).summary).toMatch(/has automatic rotation off$/);
+    expect(onlyViolation(await control.detect({ resource: keyRefOf(plain?.KeyId ?? "") }, context())).summary).toMatch(
+      /has automatic rotation off$/,
+    );
   });
 });
 
 describe.runIf(corpusAvailable())("kms-key-protection: real corpus records", () => {
   const outcomes = async (name: string) =>
-    (await corpusOutcomes(control, name, offline(), (resource, finding) => `${resource.arn}: ${finding ? String(finding.evidence.shortfall) : "compliant"}`)).filter(
-      (outcome) => outcome !== "no resource",
-    );
+    (
+      await corpusOutcomes(
+        control,
+        name,
+        offline(),
+        (resource, finding) => `${resource.arn}: ${finding ? String(finding.evidence.shortfall) : "compliant"}`,
+      )
+    ).filter((outcome) => outcome !== "no resource");
 
   it("flags every ScheduleKeyDeletion that names a key, by the response's ARN", async () => {
     expect(await outcomes("ScheduleKeyDeletion")).toEqual([

@@ -56,7 +56,11 @@ describe("lambda-function-public: identity and triggers", () => {
 
   it("names the function from a name, a partial or full ARN, qualified or not; none for null parameters", () => {
     const trigger = triggerNamed("AddPermission20150331v2");
-    for (const functionName of ["billing", `${MOTO_ACCOUNT}:function:billing`, `arn:aws:lambda:us-east-1:${MOTO_ACCOUNT}:function:billing:prod`]) {
+    for (const functionName of [
+      "billing",
+      `${MOTO_ACCOUNT}:function:billing`,
+      `arn:aws:lambda:us-east-1:${MOTO_ACCOUNT}:function:billing:prod`,
+    ]) {
       expect(trigger.resources(changeEventOf(addPermissionRecord(functionName)))).toEqual([functionRef("billing")]);
     }
     expect(lambdaFunctionName("not a name!")).toBeUndefined();
@@ -73,11 +77,20 @@ describe("lambda-function-public: identity and triggers", () => {
       cloudTrailRecord({
         eventSource: "lambda.amazonaws.com",
         eventName: "AddPermission20150331v2",
-        requestParameters: { functionName: "f", principal: "*", statementId: "x", action: "lambda:InvokeFunction", principalOrgID: "o-abc" },
+        requestParameters: {
+          functionName: "f",
+          principal: "*",
+          statementId: "x",
+          action: "lambda:InvokeFunction",
+          principalOrgID: "o-abc",
+        },
       }),
     );
     expect(exposureFromEvent(narrowed)?.publicStatements).toEqual([]);
-    expect(exposureFromEvent(urlEvent("UpdateFunctionUrlConfig20211031", { functionName: "f", authType: "NONE" }))).toEqual({ publicStatements: [], urlAuthType: "NONE" });
+    expect(exposureFromEvent(urlEvent("UpdateFunctionUrlConfig20211031", { functionName: "f", authType: "NONE" }))).toEqual({
+      publicStatements: [],
+      urlAuthType: "NONE",
+    });
     expect(exposureFromEvent(urlEvent("UpdateFunctionUrlConfig20211031", { functionName: "f" }))).toBeUndefined();
   });
 
@@ -86,8 +99,20 @@ describe("lambda-function-public: identity and triggers", () => {
       Statement: [
         { Sid: "anyone", Effect: "Allow", Principal: "*", Action: "lambda:InvokeFunction" },
         { Sid: "anyone-aws", Effect: "Allow", Principal: { AWS: ["*"] }, Action: ["lambda:GetFunction", "lambda:InvokeFunction"] },
-        { Sid: "bucket", Effect: "Allow", Principal: "*", Action: "lambda:InvokeFunction", Condition: { ArnLike: { "AWS:SourceArn": "arn:aws:s3:::b" } } },
-        { Sid: "url", Effect: "Allow", Principal: "*", Action: "lambda:InvokeFunctionUrl", Condition: { StringEquals: { "lambda:FunctionUrlAuthType": "NONE" } } },
+        {
+          Sid: "bucket",
+          Effect: "Allow",
+          Principal: "*",
+          Action: "lambda:InvokeFunction",
+          Condition: { ArnLike: { "AWS:SourceArn": "arn:aws:s3:::b" } },
+        },
+        {
+          Sid: "url",
+          Effect: "Allow",
+          Principal: "*",
+          Action: "lambda:InvokeFunctionUrl",
+          Condition: { StringEquals: { "lambda:FunctionUrlAuthType": "NONE" } },
+        },
         { Sid: "deny", Effect: "Deny", Principal: "*", Action: "lambda:InvokeFunction" },
         { Sid: "account", Effect: "Allow", Principal: { AWS: "arn:aws:iam::210987654321:root" }, Action: "lambda:InvokeFunction" },
       ],
@@ -119,18 +144,31 @@ describe("lambda-function-public: detection", () => {
     expect(finding).toMatchObject({
       confirmed: true,
       tags: { DataClassification: "PHI" },
-      evidence: { current: { publicStatements: [{ sid: PUBLIC_SID }], urlAuthType: "NONE" }, required: { publicStatements: [], urlAuthType: "AWS_IAM" } },
+      evidence: {
+        current: { publicStatements: [{ sid: PUBLIC_SID }], urlAuthType: "NONE" },
+        required: { publicStatements: [], urlAuthType: "AWS_IAM" },
+      },
     });
   });
 
   it("live, a function no longer public, or gone, no longer applies", async () => {
     const name = await createTestFunction(moto, "private");
     await lambda.send(
-      new AddPermissionCommand({ FunctionName: name, StatementId: "s3", Action: "lambda:InvokeFunction", Principal: "s3.amazonaws.com", SourceArn: "arn:aws:s3:::b" }),
+      new AddPermissionCommand({
+        FunctionName: name,
+        StatementId: "s3",
+        Action: "lambda:InvokeFunction",
+        Principal: "s3.amazonaws.com",
+        SourceArn: "arn:aws:s3:::b",
+      }),
     );
-    expect(onlyCleared(await control.detect({ resource: functionRef(name) }, liveContext(moto, control)))).toBe(`Lambda function ${name} is not public, which meets the policy`);
+    expect(onlyCleared(await control.detect({ resource: functionRef(name) }, liveContext(moto, control)))).toBe(
+      `Lambda function ${name} is not public, which meets the policy`,
+    );
     await lambda.send(new DeleteFunctionCommand({ FunctionName: name }));
-    expect(onlyCleared(await control.detect({ resource: functionRef(name) }, liveContext(moto, control)))).toBe(`Lambda function ${name} no longer exists`);
+    expect(onlyCleared(await control.detect({ resource: functionRef(name) }, liveContext(moto, control)))).toBe(
+      `Lambda function ${name} no longer exists`,
+    );
   });
 });
 
@@ -143,7 +181,9 @@ describe("lambda-function-public: plan, apply, verify, rollback on moto", () => 
     const name = await createTestFunction(moto, "plan");
     await makePublic(name);
     const plan = control.plan(await liveFinding(name), {});
-    expect(plan.summary).toBe(`Stop anyone from invoking Lambda function ${name}: remove its public permission statements and require IAM auth on its URL.`);
+    expect(plan.summary).toBe(
+      `Stop anyone from invoking Lambda function ${name}: remove its public permission statements and require IAM auth on its URL.`,
+    );
     expect(plan.reversible).toBe(true);
     expect(plan.steps.join(" ")).toMatch(/lose the ability to invoke it; its own role and IAM-authorised callers keep it/);
   });
@@ -152,7 +192,13 @@ describe("lambda-function-public: plan, apply, verify, rollback on moto", () => 
     const name = await createTestFunction(moto, "fix");
     await makePublic(name);
     await lambda.send(
-      new AddPermissionCommand({ FunctionName: name, StatementId: "s3", Action: "lambda:InvokeFunction", Principal: "s3.amazonaws.com", SourceArn: "arn:aws:s3:::b" }),
+      new AddPermissionCommand({
+        FunctionName: name,
+        StatementId: "s3",
+        Action: "lambda:InvokeFunction",
+        Principal: "s3.amazonaws.com",
+        SourceArn: "arn:aws:s3:::b",
+      }),
     );
     await lambda.send(new CreateFunctionUrlConfigCommand({ FunctionName: name, AuthType: "NONE" }));
     const before = await policyStatements(moto, name);
@@ -199,7 +245,7 @@ describe("lambda-function-public: sweep", () => {
 });
 
 describe.runIf(corpusAvailable())("lambda-function-public: real corpus records", () => {
-  it("flags real AddPermission records that grant principal \"*\", and no record that does not say", async () => {
+  it('flags real AddPermission records that grant principal "*", and no record that does not say', async () => {
     const events = [...corpusEventsFor(triggerNamed("AddPermission20150331v2")), ...corpusEventsFor(triggerNamed("AddPermission20150331"))];
     expect(events.length).toBeGreaterThan(0);
     let flagged = 0;

@@ -45,8 +45,8 @@ import {
 } from "./scenarios/phi-tagged-non-production";
 
 const moto = useMoto();
-const s3 = moto.clients.s3(MOTO_REGION);
-const ec2 = moto.clients.ec2(MOTO_REGION);
+const s3 = await moto.clients.s3(MOTO_REGION);
+const ec2 = await moto.clients.ec2(MOTO_REGION);
 const context = (options: Record<string, unknown> = {}) => liveContext(moto, control, options);
 const offline = () => offlineContext(moto, control);
 const PHI_DEV_MAP = { DataClassification: "PHI", Environment: "dev" };
@@ -226,7 +226,13 @@ describe("phi-tagged-non-production: detection against moto", () => {
   });
 
   it("rejects a resource type it does not handle", async () => {
-    const volume: ResourceRef = { type: "AWS::EC2::Volume", id: "vol-1", arn: "arn:aws:ec2:::volume/vol-1", account: MOTO_ACCOUNT, region: MOTO_REGION };
+    const volume: ResourceRef = {
+      type: "AWS::EC2::Volume",
+      id: "vol-1",
+      arn: "arn:aws:ec2:::volume/vol-1",
+      account: MOTO_ACCOUNT,
+      region: MOTO_REGION,
+    };
     await expect(control.detect({ resource: volume }, context())).rejects.toMatchObject({ name: "UnsupportedResourceError" });
   });
 });
@@ -245,9 +251,7 @@ describe("phi-tagged-non-production: offline detection from the event's tags", (
     const tagged = changeEventOf(createTagsRecord([resource.id], { PHI: "true", Env: "development" }));
     expect(onlyViolation(await control.detect({ resource, event: tagged }, offline())).confirmed).toBe(false);
     const network: TestNetwork = { vpcId: "vpc-0a1b2c3d", subnetId: "subnet-0a1b2c3d", webGroupId: "sg-0a1b2c3d" };
-    const launch = changeEventOf(
-      runInstancesRecord([{ InstanceId: resource.id }], runInstancesRequest(network, { tags: PHI_DEV_MAP })),
-    );
+    const launch = changeEventOf(runInstancesRecord([{ InstanceId: resource.id }], runInstancesRequest(network, { tags: PHI_DEV_MAP })));
     expect(onlyViolation(await control.detect({ resource, event: launch }, offline())).tags).toEqual(PHI_DEV_MAP);
   });
 
@@ -390,9 +394,7 @@ describe("phi-tagged-non-production: instance quarantine against moto", () => {
     const groupsBefore = await instanceGroups(ec2, resource.id);
     const { before } = await control.apply(plan, ctx);
     await expectQuarantined(ec2, resource.id);
-    expect(tagValue(await describeOne(ec2, resource.id), QUARANTINE_TAG_KEY)).toBe(
-      `phi-tagged-non-production@${TEST_NOW.toISOString()}`,
-    );
+    expect(tagValue(await describeOne(ec2, resource.id), QUARANTINE_TAG_KEY)).toBe(`phi-tagged-non-production@${TEST_NOW.toISOString()}`);
     expect((await control.verify(plan, ctx)).ok).toBe(true);
     expect(onlyCleared(await control.detect({ resource }, ctx))).toContain("already quarantined");
 

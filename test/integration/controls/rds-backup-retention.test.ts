@@ -7,7 +7,16 @@ import { liveContext, offlineContext, onlyCleared, onlyViolation } from "../../s
 import { corpusAvailable } from "../../support/corpus";
 import { corpusViolations, detectEvent, triggerNamed } from "../../support/control-checks";
 import { MOTO_ACCOUNT, MOTO_REGION, useMoto } from "../../support/moto";
-import { createDbCluster, createDbInstance, deleteInstance, describeCluster, describeInstance, modifyCluster, modifyInstance, rdsEvent } from "../../support/rds";
+import {
+  createDbCluster,
+  createDbInstance,
+  deleteInstance,
+  describeCluster,
+  describeInstance,
+  modifyCluster,
+  modifyInstance,
+  rdsEvent,
+} from "../../support/rds";
 
 const moto = useMoto();
 const context = (options: Record<string, unknown> = {}) => liveContext(moto, control, options);
@@ -22,7 +31,12 @@ describe("rds-backup-retention: identity, options and triggers", () => {
     expect(controlById("rds-backup-retention")).toBe(control);
     expect(control.category).toBe("backup");
     expect(control.triggers.map((t) => t.name)).toEqual(["CreateDBInstance", "ModifyDBInstance", "CreateDBCluster", "ModifyDBCluster"]);
-    expect(control.permissions.apply).toEqual(["rds:DescribeDBInstances", "rds:DescribeDBClusters", "rds:ModifyDBInstance", "rds:ModifyDBCluster"]);
+    expect(control.permissions.apply).toEqual([
+      "rds:DescribeDBInstances",
+      "rds:DescribeDBClusters",
+      "rds:ModifyDBInstance",
+      "rds:ModifyDBCluster",
+    ]);
     expect(control.permissions.rollback).toEqual(["rds:ModifyDBInstance", "rds:ModifyDBCluster"]);
   });
 
@@ -45,8 +59,12 @@ describe("rds-backup-retention: identity, options and triggers", () => {
 });
 
 describe("rds-backup-retention: offline detection", () => {
-  const offlineVerdicts = (name: string, request: Record<string, unknown> | null, response: Record<string, unknown> | null = null, options = {}) =>
-    detectEvent(control, rdsEvent(name, request, response), offline(options));
+  const offlineVerdicts = (
+    name: string,
+    request: Record<string, unknown> | null,
+    response: Record<string, unknown> | null = null,
+    options = {},
+  ) => detectEvent(control, rdsEvent(name, request, response), offline(options));
 
   it("flags backups turned off, with the request's number or string", async () => {
     const finding = onlyViolation(await offlineVerdicts("ModifyDBInstance", { dBInstanceIdentifier: "db1", backupRetentionPeriod: 0 }));
@@ -75,7 +93,11 @@ describe("rds-backup-retention: live detection on moto", () => {
   it("confirms a short retention, with tags", async () => {
     const ref = await createDbInstance(moto, "br-live-1", { backupRetentionPeriod: 3, tags: { Environment: "prod" } });
     const finding = onlyViolation(await control.detect({ resource: ref }, context()));
-    expect(finding).toMatchObject({ confirmed: true, tags: { Environment: "prod" }, summary: "DB instance br-live-1 keeps automated backups for 3 days, less than the policy's 7" });
+    expect(finding).toMatchObject({
+      confirmed: true,
+      tags: { Environment: "prod" },
+      summary: "DB instance br-live-1 keeps automated backups for 3 days, less than the policy's 7",
+    });
   });
 
   it("no longer applies once retention meets the policy, or when the database is gone", async () => {
@@ -102,7 +124,11 @@ describe("rds-backup-retention: plan, apply, verify, rollback on moto", () => {
   it("plans the minimum, and warns of cost and the restart when backups were off", async () => {
     const ref = await createDbInstance(moto, "br-plan", { backupRetentionPeriod: 0 });
     const plan = control.plan(await finding(ref, { minimumDays: 14 }), control.options.parse({ minimumDays: 14 }));
-    expect(plan).toMatchObject({ summary: "Keep automated backups of DB instance br-plan for 14 days.", reversible: true, params: { required: 14 } });
+    expect(plan).toMatchObject({
+      summary: "Keep automated backups of DB instance br-plan for 14 days.",
+      reversible: true,
+      params: { required: 14 },
+    });
     expect(plan.steps.join(" ")).toMatch(/billed as backup storage/);
     expect(plan.steps.join(" ")).toMatch(/brief outage/);
   });

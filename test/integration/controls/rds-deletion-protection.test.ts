@@ -56,7 +56,9 @@ describe("rds-deletion-protection: identity and triggers", () => {
     expect(modify.resources(rdsEvent("ModifyDBInstance", { dBInstanceIdentifier: "PHI-Db" }))).toEqual([instance("phi-db")]);
     expect(modify.resources(rdsEvent("ModifyDBInstance", null, { dBInstanceIdentifier: "phi-db" }))).toEqual([instance("phi-db")]);
     expect(
-      triggerFor("ModifyDBCluster").resources(rdsEvent("ModifyDBCluster", { dBClusterIdentifier: "aurora-phi" }, { dBClusterIdentifier: "aurora-phi" })),
+      triggerFor("ModifyDBCluster").resources(
+        rdsEvent("ModifyDBCluster", { dBClusterIdentifier: "aurora-phi" }, { dBClusterIdentifier: "aurora-phi" }),
+      ),
     ).toEqual([cluster("aurora-phi")]);
   });
 
@@ -74,7 +76,11 @@ describe("rds-deletion-protection: offline detection", () => {
 
   it("flags a modification that turns protection off, unconfirmed", async () => {
     const finding = onlyViolation(await offlineVerdicts("ModifyDBInstance", { dBInstanceIdentifier: "db1", deletionProtection: false }));
-    expect(finding).toMatchObject({ confirmed: false, summary: "DB instance db1 has deletion protection off", evidence: { current: false, required: true } });
+    expect(finding).toMatchObject({
+      confirmed: false,
+      summary: "DB instance db1 has deletion protection off",
+      evidence: { current: false, required: true },
+    });
   });
 
   it("flags a creation that does not ask for protection (the RDS default), and not one that does", async () => {
@@ -83,12 +89,20 @@ describe("rds-deletion-protection: offline detection", () => {
   });
 
   it("reads the response when the request does not say, and stays silent when neither does", async () => {
-    onlyViolation(await offlineVerdicts("ModifyDBInstance", { dBInstanceIdentifier: "db3", allocatedStorage: 30 }, { dBInstanceIdentifier: "db3", deletionProtection: false }));
+    onlyViolation(
+      await offlineVerdicts(
+        "ModifyDBInstance",
+        { dBInstanceIdentifier: "db3", allocatedStorage: 30 },
+        { dBInstanceIdentifier: "db3", deletionProtection: false },
+      ),
+    );
     expect(await offlineVerdicts("ModifyDBInstance", { dBInstanceIdentifier: "db3", allocatedStorage: 30 })).toEqual([]);
   });
 
   it("leaves an Aurora member instance to its cluster", async () => {
-    expect(await offlineVerdicts("CreateDBInstance", { dBInstanceIdentifier: "m1", dBClusterIdentifier: "c1", engine: "aurora-mysql" })).toEqual([]);
+    expect(
+      await offlineVerdicts("CreateDBInstance", { dBInstanceIdentifier: "m1", dBClusterIdentifier: "c1", engine: "aurora-mysql" }),
+    ).toEqual([]);
   });
 });
 
@@ -141,7 +155,11 @@ describe("rds-deletion-protection: plan, apply, verify, rollback on moto", () =>
   it("plans a reversible change in plain words", async () => {
     const ref = await createDbInstance(moto, "dp-plan");
     const plan = control.plan(await finding(ref), control.options.parse({}));
-    expect(plan).toMatchObject({ summary: "Turn deletion protection back on for DB instance dp-plan.", reversible: true, params: { required: true } });
+    expect(plan).toMatchObject({
+      summary: "Turn deletion protection back on for DB instance dp-plan.",
+      reversible: true,
+      params: { required: true },
+    });
     expect(plan.steps.join(" ")).toMatch(/set it to protected from deletion \(now not protected from deletion\)/);
   });
 

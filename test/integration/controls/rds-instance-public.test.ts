@@ -31,9 +31,9 @@ describe("rds-instance-public: identity and triggers", () => {
   });
 
   it("extracts instances and clusters, and nothing from null parameters", () => {
-    expect(triggerFor("ModifyDBInstance").resources(rdsEvent("ModifyDBInstance", { dBInstanceIdentifier: "Prod-DB", publiclyAccessible: true }))).toEqual([
-      instance("prod-db"),
-    ]);
+    expect(
+      triggerFor("ModifyDBInstance").resources(rdsEvent("ModifyDBInstance", { dBInstanceIdentifier: "Prod-DB", publiclyAccessible: true })),
+    ).toEqual([instance("prod-db")]);
     expect(triggerFor("ModifyDBCluster").resources(rdsEvent("ModifyDBCluster", { dBClusterIdentifier: "aurora" }))).toEqual([
       dbClusterRef("aurora", MOTO_ACCOUNT, MOTO_REGION),
     ]);
@@ -47,19 +47,29 @@ describe("rds-instance-public: offline detection", () => {
 
   it("flags an instance made public, from the request or the string form", async () => {
     const finding = onlyViolation(await offlineVerdicts("ModifyDBInstance", { dBInstanceIdentifier: "db1", publiclyAccessible: true }));
-    expect(finding).toMatchObject({ confirmed: false, summary: "DB instance db1 is publicly accessible", evidence: { current: { db1: true }, required: { db1: false } } });
+    expect(finding).toMatchObject({
+      confirmed: false,
+      summary: "DB instance db1 is publicly accessible",
+      evidence: { current: { db1: true }, required: { db1: false } },
+    });
     onlyViolation(await offlineVerdicts("CreateDBInstance", { dBInstanceIdentifier: "db2", publiclyAccessible: "true" }));
   });
 
   it("flags a cluster record by its members, or by the cluster when the record lists none", async () => {
     const listed = onlyViolation(
-      await offlineVerdicts("ModifyDBCluster", { dBClusterIdentifier: "c1", publiclyAccessible: true }, {
-        dBClusterIdentifier: "c1",
-        dBClusterMembers: [{ dBInstanceIdentifier: "c1-a" }, { dBInstanceIdentifier: "C1-B" }],
-      }),
+      await offlineVerdicts(
+        "ModifyDBCluster",
+        { dBClusterIdentifier: "c1", publiclyAccessible: true },
+        {
+          dBClusterIdentifier: "c1",
+          dBClusterMembers: [{ dBInstanceIdentifier: "c1-a" }, { dBInstanceIdentifier: "C1-B" }],
+        },
+      ),
     );
     expect(listed.summary).toBe("DB cluster c1 has publicly accessible instances: c1-a, c1-b");
-    expect(onlyViolation(await offlineVerdicts("ModifyDBCluster", { dBClusterIdentifier: "c2", publiclyAccessible: true })).evidence.current).toEqual({ c2: true });
+    expect(
+      onlyViolation(await offlineVerdicts("ModifyDBCluster", { dBClusterIdentifier: "c2", publiclyAccessible: true })).evidence.current,
+    ).toEqual({ c2: true });
   });
 
   it("says nothing for a private database or a record that does not tell", async () => {
@@ -71,9 +81,14 @@ describe("rds-instance-public: offline detection", () => {
 describe("rds-instance-public: live detection on moto", () => {
   it("confirms a public instance; a private one, one never set (null) and a deleted one no longer apply", async () => {
     const open = await createDbInstance(moto, "pub-open", { publiclyAccessible: true, tags: { DataClassification: "PHI" } });
-    expect(onlyViolation(await control.detect({ resource: open }, context()))).toMatchObject({ confirmed: true, tags: { DataClassification: "PHI" } });
+    expect(onlyViolation(await control.detect({ resource: open }, context()))).toMatchObject({
+      confirmed: true,
+      tags: { DataClassification: "PHI" },
+    });
     const closed = await createDbInstance(moto, "pub-closed", { publiclyAccessible: false });
-    expect(onlyCleared(await control.detect({ resource: closed }, context()))).toBe("DB instance pub-closed is not publicly accessible, which meets the policy");
+    expect(onlyCleared(await control.detect({ resource: closed }, context()))).toBe(
+      "DB instance pub-closed is not publicly accessible, which meets the policy",
+    );
     const unset = await createDbInstance(moto, "pub-unset");
     expect(onlyCleared(await control.detect({ resource: unset }, context()))).toMatch(/not publicly accessible/);
     await deleteInstance(moto, unset);
@@ -96,7 +111,11 @@ describe("rds-instance-public: plan, apply, verify, rollback on moto", () => {
   it("plans the change and says who loses access", async () => {
     const ref = await createDbInstance(moto, "pub-plan", { publiclyAccessible: true });
     const plan = control.plan(await finding(ref), control.options.parse({}));
-    expect(plan).toMatchObject({ summary: "Remove the public endpoint of DB instance pub-plan.", reversible: true, params: { required: { "pub-plan": false } } });
+    expect(plan).toMatchObject({
+      summary: "Remove the public endpoint of DB instance pub-plan.",
+      reversible: true,
+      params: { required: { "pub-plan": false } },
+    });
     expect(plan.steps.join(" ")).toMatch(/clients outside the VPC .* lose the public endpoint/);
   });
 
@@ -113,7 +132,10 @@ describe("rds-instance-public: plan, apply, verify, rollback on moto", () => {
   });
 
   it("makes a cluster's public member private and restores exactly the previous mix", async () => {
-    const ref = await createDbCluster(moto, "pub-fix-aurora", { members: ["pub-fix-aurora-1", "pub-fix-aurora-2"], publiclyAccessible: false });
+    const ref = await createDbCluster(moto, "pub-fix-aurora", {
+      members: ["pub-fix-aurora-1", "pub-fix-aurora-2"],
+      publiclyAccessible: false,
+    });
     await modifyInstance(moto, instance("pub-fix-aurora-1"), { PubliclyAccessible: true });
     const ctx = context();
     const plan = control.plan(await finding(ref), ctx.options);

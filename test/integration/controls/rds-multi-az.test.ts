@@ -14,7 +14,6 @@ const context = (options: Record<string, unknown> = {}) => liveContext(moto, con
 const offline = (options: Record<string, unknown> = {}) => offlineContext(moto, control, options);
 const PHI = { DataClassification: "PHI" };
 
-
 describe("rds-multi-az: identity and options", () => {
   it("is registered, asks for approval by default, and declares exact IAM actions", () => {
     expect(controlById("rds-multi-az")).toBe(control);
@@ -42,15 +41,35 @@ describe("rds-multi-az: offline detection", () => {
     detectEvent(control, rdsEvent(name, request, response), offline());
 
   it("flags a single-AZ creation tagged PHI or production (any case), from the request's tags", async () => {
-    const phi = onlyViolation(await offlineVerdicts("CreateDBInstance", { dBInstanceIdentifier: "db1", tags: [{ key: "DataClassification", value: "PHI" }] }));
-    expect(phi).toMatchObject({ confirmed: false, summary: "DB instance db1 runs in a single Availability Zone", evidence: { current: false, required: true } });
-    onlyViolation(await offlineVerdicts("CreateDBInstance", { dBInstanceIdentifier: "db2", multiAZ: false, tags: [{ key: "environment", value: "Production" }] }));
+    const phi = onlyViolation(
+      await offlineVerdicts("CreateDBInstance", { dBInstanceIdentifier: "db1", tags: [{ key: "DataClassification", value: "PHI" }] }),
+    );
+    expect(phi).toMatchObject({
+      confirmed: false,
+      summary: "DB instance db1 runs in a single Availability Zone",
+      evidence: { current: false, required: true },
+    });
+    onlyViolation(
+      await offlineVerdicts("CreateDBInstance", {
+        dBInstanceIdentifier: "db2",
+        multiAZ: false,
+        tags: [{ key: "environment", value: "Production" }],
+      }),
+    );
   });
 
   it("says nothing for untagged, Multi-AZ or Aurora member creations, or a modification without tags", async () => {
     expect(await offlineVerdicts("CreateDBInstance", { dBInstanceIdentifier: "db3" })).toEqual([]);
-    expect(await offlineVerdicts("CreateDBInstance", { dBInstanceIdentifier: "db4", multiAZ: true, tags: [{ key: "PHI", value: "true" }] })).toEqual([]);
-    expect(await offlineVerdicts("CreateDBInstance", { dBInstanceIdentifier: "db5", dBClusterIdentifier: "c", tags: [{ key: "PHI", value: "true" }] })).toEqual([]);
+    expect(
+      await offlineVerdicts("CreateDBInstance", { dBInstanceIdentifier: "db4", multiAZ: true, tags: [{ key: "PHI", value: "true" }] }),
+    ).toEqual([]);
+    expect(
+      await offlineVerdicts("CreateDBInstance", {
+        dBInstanceIdentifier: "db5",
+        dBClusterIdentifier: "c",
+        tags: [{ key: "PHI", value: "true" }],
+      }),
+    ).toEqual([]);
     expect(await offlineVerdicts("ModifyDBInstance", { dBInstanceIdentifier: "db6", multiAZ: false })).toEqual([]);
   });
 });
@@ -110,14 +129,21 @@ describe("rds-multi-az: plan, apply, verify, rollback on moto", () => {
     const plan = control.plan(await finding(ref), ctx.options);
     await control.apply(plan, ctx);
     await modifyInstance(moto, ref, { MultiAZ: false });
-    expect(await control.verify(plan, ctx)).toMatchObject({ ok: false, detail: "DB instance maz-verify runs in a single Availability Zone" });
+    expect(await control.verify(plan, ctx)).toMatchObject({
+      ok: false,
+      detail: "DB instance maz-verify runs in a single Availability Zone",
+    });
   });
 
   it("only reports a single-AZ PHI cluster, and refuses to apply or roll back its plan", async () => {
     const ref = await createDbCluster(moto, "maz-cluster", { tags: PHI, members: ["maz-cluster-1"] });
     const ctx = context();
     const plan = control.plan(await finding(ref), ctx.options);
-    expect(plan).toMatchObject({ notifyOnly: true, reversible: false, summary: "Report that DB cluster maz-cluster is single-AZ; the engine cannot change it." });
+    expect(plan).toMatchObject({
+      notifyOnly: true,
+      reversible: false,
+      summary: "Report that DB cluster maz-cluster is single-AZ; the engine cannot change it.",
+    });
     expect(plan.steps[0]).toMatch(/reader instance in a second zone/);
     await expect(control.apply(plan, ctx)).rejects.toMatchObject({ name: "NotifyOnlyPlanError" });
     await expect(control.rollback(plan, { arn: ref.arn, value: false }, ctx)).rejects.toMatchObject({ name: "NotifyOnlyPlanError" });

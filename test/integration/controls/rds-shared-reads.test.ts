@@ -14,13 +14,17 @@ const DATABASE_CALLS = new Set(DATABASE_CHANGE_TRIGGERS.map((trigger) => trigger
  * classification control listen to RDS too, but govern snapshots, or instances only among other stores). */
 const rdsControls = controls.filter(
   (control) =>
-    control.id.startsWith("rds-") &&
-    control.triggers.some((trigger) => trigger.source === RDS_SOURCE && DATABASE_CALLS.has(trigger.name)),
+    control.id.startsWith("rds-") && control.triggers.some((trigger) => trigger.source === RDS_SOURCE && DATABASE_CALLS.has(trigger.name)),
 );
 
 /** Engine clients against this file's moto whose RDS client counts the calls it sends, by command name. */
 async function countingClients(): Promise<{ aws: AwsClients; calls: Map<string, number> }> {
-  const aws = createAwsClients({ endpoint: moto.endpoint, credentials: MOTO_CREDENTIALS, maxAttempts: 1, userAgent: "hipaa-remediate-test" });
+  const aws = createAwsClients({
+    endpoint: moto.endpoint,
+    credentials: MOTO_CREDENTIALS,
+    maxAttempts: 1,
+    userAgent: "hipaa-remediate-test",
+  });
   const calls = new Map<string, number>();
   const rds = await aws.rds(MOTO_REGION);
   rds.middlewareStack.add(
@@ -41,7 +45,13 @@ function contextFor(control: AnyControl, aws: AwsClients, reads: ReadCache): Liv
 describe("RDS controls share one description per database", () => {
   it("covers the five database controls", () => {
     expect(rdsControls.map((control) => control.id)).toEqual(
-      expect.arrayContaining(["rds-deletion-protection", "rds-backup-retention", "rds-multi-az", "rds-instance-public", "rds-storage-encrypted"]),
+      expect.arrayContaining([
+        "rds-deletion-protection",
+        "rds-backup-retention",
+        "rds-multi-az",
+        "rds-instance-public",
+        "rds-storage-encrypted",
+      ]),
     );
   });
 

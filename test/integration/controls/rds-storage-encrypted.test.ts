@@ -44,7 +44,9 @@ describe("rds-storage-encrypted: offline detection", () => {
     detectEvent(control, rdsEvent(name, request, response), offline());
 
   it("flags a creation without encryption, stated or by default", async () => {
-    const stated = onlyViolation(await offlineVerdicts("CreateDBInstance", { dBInstanceIdentifier: "db1" }, { dBInstanceIdentifier: "db1", storageEncrypted: false }));
+    const stated = onlyViolation(
+      await offlineVerdicts("CreateDBInstance", { dBInstanceIdentifier: "db1" }, { dBInstanceIdentifier: "db1", storageEncrypted: false }),
+    );
     expect(stated).toMatchObject({ confirmed: false, summary: "DB instance db1 stores its data unencrypted" });
     onlyViolation(await offlineVerdicts("CreateDBCluster", { dBClusterIdentifier: "c1", engine: "aurora-mysql" }));
   });
@@ -59,9 +61,14 @@ describe("rds-storage-encrypted: offline detection", () => {
 describe("rds-storage-encrypted: live detection and the notify-only plan on moto", () => {
   it("confirms an unencrypted instance; an encrypted one and a deleted one no longer apply", async () => {
     const plain = await createDbInstance(moto, "enc-plain", { tags: { DataClassification: "PHI" } });
-    expect(onlyViolation(await control.detect({ resource: plain }, context()))).toMatchObject({ confirmed: true, tags: { DataClassification: "PHI" } });
+    expect(onlyViolation(await control.detect({ resource: plain }, context()))).toMatchObject({
+      confirmed: true,
+      tags: { DataClassification: "PHI" },
+    });
     const sealed = await createDbInstance(moto, "enc-sealed", { storageEncrypted: true });
-    expect(onlyCleared(await control.detect({ resource: sealed }, context()))).toBe("DB instance enc-sealed is encrypted at rest, which meets the policy");
+    expect(onlyCleared(await control.detect({ resource: sealed }, context()))).toBe(
+      "DB instance enc-sealed is encrypted at rest, which meets the policy",
+    );
     await deleteInstance(moto, plain);
     expect(onlyCleared(await control.detect({ resource: plain }, context()))).toBe("DB instance enc-plain no longer exists");
   });
@@ -70,7 +77,11 @@ describe("rds-storage-encrypted: live detection and the notify-only plan on moto
     const ref = await createDbInstance(moto, "enc-plan");
     const ctx = context({ kmsKeyId: KEY_ARN });
     const plan = control.plan(onlyViolation(await control.detect({ resource: ref }, ctx)), ctx.options);
-    expect(plan).toMatchObject({ notifyOnly: true, reversible: false, summary: "Report that DB instance enc-plan is unencrypted; the engine cannot change it." });
+    expect(plan).toMatchObject({
+      notifyOnly: true,
+      reversible: false,
+      summary: "Report that DB instance enc-plan is unencrypted; the engine cannot change it.",
+    });
     const steps = plan.steps.join("\n");
     expect(steps).toMatch(/cannot encrypt an existing database in place/);
     expect(steps).toMatch(/CreateDBSnapshot/);

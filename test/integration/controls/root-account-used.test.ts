@@ -12,7 +12,14 @@ import { ControlIndex, eventPatternsFor, normaliseRecord, type ChangeEvent } fro
 import { controlById, controls } from "@hipaa-remediate/remediations";
 import { describe, expect, it } from "vitest";
 import { control, mfaUseOf } from "../../../remediations/root-account-used";
-import { assumedRoleIdentity, cloudTrailRecord, consoleSignInRecord, detailTypeOf, iamUserIdentity, rootIdentity } from "../../support/cloudtrail";
+import {
+  assumedRoleIdentity,
+  cloudTrailRecord,
+  consoleSignInRecord,
+  detailTypeOf,
+  iamUserIdentity,
+  rootIdentity,
+} from "../../support/cloudtrail";
 import { changeEventOf, liveContext, offlineContext, onlyViolation } from "../../support/control-harness";
 import { corpusAvailable, corpusRecordsFor } from "../../support/corpus";
 import { MOTO_ACCOUNT, useMoto } from "../../support/moto";
@@ -24,8 +31,12 @@ if (!trigger) throw new Error("root-account-used declares no trigger");
 
 function rootApiCall(mfaAuthenticated?: "true" | "false"): ChangeEvent {
   const identity = rootIdentity();
-  const userIdentity = mfaAuthenticated ? { ...identity, sessionContext: { attributes: { creationDate: "2025-03-01T11:00:00Z", mfaAuthenticated } } } : identity;
-  return changeEventOf(cloudTrailRecord({ eventSource: "iam.amazonaws.com", eventName: "CreateUser", requestParameters: { userName: "x" }, userIdentity }));
+  const userIdentity = mfaAuthenticated
+    ? { ...identity, sessionContext: { attributes: { creationDate: "2025-03-01T11:00:00Z", mfaAuthenticated } } }
+    : identity;
+  return changeEventOf(
+    cloudTrailRecord({ eventSource: "iam.amazonaws.com", eventName: "CreateUser", requestParameters: { userName: "x" }, userIdentity }),
+  );
 }
 
 describe("root-account-used: identity and trigger", () => {
@@ -59,8 +70,16 @@ describe("root-account-used: identity and trigger", () => {
       cloudTrailRecord({ eventSource: "iam.amazonaws.com", eventName: "DeleteAccountPasswordPolicy", userIdentity: rootIdentity() }),
     );
     expect(ids(rootPolicyChange).sort()).toEqual(["iam-password-policy", "root-account-used"]);
-    expect(ids(changeEventOf(consoleSignInRecord({ mfaUsed: false, result: "Success", userIdentity: iamUserIdentity("bob") })))).toEqual([]);
-    expect(ids(changeEventOf(cloudTrailRecord({ eventSource: "iam.amazonaws.com", eventName: "CreateUser", userIdentity: assumedRoleIdentity("r", "s") })))).toEqual([]);
+    expect(ids(changeEventOf(consoleSignInRecord({ mfaUsed: false, result: "Success", userIdentity: iamUserIdentity("bob") })))).toEqual(
+      [],
+    );
+    expect(
+      ids(
+        changeEventOf(
+          cloudTrailRecord({ eventSource: "iam.amazonaws.com", eventName: "CreateUser", userIdentity: assumedRoleIdentity("r", "s") }),
+        ),
+      ),
+    ).toEqual([]);
     // A root event of a kind the trigger does not subscribe to (a service event) is not matched either.
     expect(ids({ ...rootApiCall(), eventType: "AwsServiceEvent" })).toEqual([]);
   });
@@ -73,7 +92,13 @@ describe("root-account-used: detection", () => {
     expect(finding).toMatchObject({
       confirmed: false,
       summary: `The root user of account ${MOTO_ACCOUNT} signed in to the console without MFA from 203.0.113.10`,
-      evidence: { eventName: "ConsoleLogin", eventSource: "signin.amazonaws.com", mfaUsed: "no", outcome: "Success", sourceIp: "203.0.113.10" },
+      evidence: {
+        eventName: "ConsoleLogin",
+        eventSource: "signin.amazonaws.com",
+        mfaUsed: "no",
+        outcome: "Success",
+        sourceIp: "203.0.113.10",
+      },
       event: { id: event.id, name: "ConsoleLogin" },
     });
   });
@@ -89,8 +114,12 @@ describe("root-account-used: detection", () => {
     expect(mfaUseOf(rootApiCall("true"))).toBe("yes");
     expect(mfaUseOf(rootApiCall("false"))).toBe("no");
     expect(mfaUseOf(rootApiCall())).toBe("unknown");
-    const finding = onlyViolation(await control.detect({ resource: rootRef(), event: rootApiCall("false") }, offlineContext(moto, control)));
-    expect(finding.summary).toBe(`The root user of account ${MOTO_ACCOUNT} used CreateUser on iam.amazonaws.com without MFA from 203.0.113.10`);
+    const finding = onlyViolation(
+      await control.detect({ resource: rootRef(), event: rootApiCall("false") }, offlineContext(moto, control)),
+    );
+    expect(finding.summary).toBe(
+      `The root user of account ${MOTO_ACCOUNT} used CreateUser on iam.amazonaws.com without MFA from 203.0.113.10`,
+    );
   });
 
   it("live, adds whether root has MFA and access keys, and confirms the finding", async () => {
@@ -135,7 +164,8 @@ describe("root-account-used: the generated EventBridge rule on moto", () => {
     const sqs = new SQSClient(moto.config);
     const suffix = randomUUID().slice(0, 8);
     const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `root-${suffix}` }))).QueueUrl ?? "";
-    const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }))).Attributes?.QueueArn;
+    const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }))).Attributes
+      ?.QueueArn;
     const rootPattern = eventPatternsFor([control]).find((p) => p.kind === "identity");
     if (!rootPattern || !queueArn) throw new Error("no identity pattern or queue");
     const rule = `root-${suffix}`;
@@ -186,8 +216,12 @@ describe.runIf(corpusAvailable())("root-account-used: real corpus records", () =
       expect(finding.evidence.eventName).toBe(event.name);
       if (event.name !== "ConsoleLogin") continue;
       const outcome = event.response?.ConsoleLogin;
-      expect(finding.summary).toMatch(outcome === "Failure" ? /^A console sign-in as the root user .* failed/ : /^The root user .* signed in/);
-      expect(finding.evidence.mfaUsed).toBe(event.additional?.MFAUsed === "Yes" ? "yes" : event.additional?.MFAUsed === "No" ? "no" : "unknown");
+      expect(finding.summary).toMatch(
+        outcome === "Failure" ? /^A console sign-in as the root user .* failed/ : /^The root user .* signed in/,
+      );
+      expect(finding.evidence.mfaUsed).toBe(
+        event.additional?.MFAUsed === "Yes" ? "yes" : event.additional?.MFAUsed === "No" ? "no" : "unknown",
+      );
     }
   });
 });

@@ -12,7 +12,7 @@ import { PHI_TAGS, checkScenarioRoundTrip, createTestBucket, s3Event, sweepViola
 import { LOG_SINK, ensureLogSink, loggingOf, putLogging, scenario } from "./scenarios/s3-bucket-access-logging";
 
 const moto = useMoto();
-const s3 = moto.clients.s3(MOTO_REGION);
+const s3 = await moto.clients.s3(MOTO_REGION);
 const WITH_SINK = { targetBucket: LOG_SINK };
 const context = (options: Record<string, unknown> = WITH_SINK) => liveContext(moto, control, options);
 const offline = (options: Record<string, unknown> = WITH_SINK) => offlineContext(moto, control, options);
@@ -78,7 +78,10 @@ describe("s3-bucket-access-logging: live detection against moto", () => {
   it("confirms a PHI bucket with logging off, whatever the event claims", async () => {
     const ref = await phiBucketWithoutLogging("live-off");
     const event = s3Event("PutBucketLogging", { bucketName: "live-off", BucketLoggingStatus: LOGGING_OFF });
-    expect(onlyViolation(await control.detect({ resource: ref, event }, context()))).toMatchObject({ confirmed: true, tags: { DataClassification: "PHI" } });
+    expect(onlyViolation(await control.detect({ resource: ref, event }, context()))).toMatchObject({
+      confirmed: true,
+      tags: { DataClassification: "PHI" },
+    });
   });
 
   it("clears a bucket logging again, passes over non-PHI buckets and the log bucket, and reports a gone bucket", async () => {

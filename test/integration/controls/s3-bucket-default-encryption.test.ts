@@ -17,7 +17,7 @@ import { MOTO_ACCOUNT, MOTO_REGION, useMoto } from "../../support/moto";
 import { encryptionRules, putSseS3, scenario } from "./scenarios/s3-bucket-default-encryption";
 
 const moto = useMoto();
-const s3 = moto.clients.s3(MOTO_REGION);
+const s3 = await moto.clients.s3(MOTO_REGION);
 const KMS_KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab";
 const KMS_KEY_ARN = `arn:aws:kms:${MOTO_REGION}:${MOTO_ACCOUNT}:key/${KMS_KEY_ID}`;
 const OTHER_KEY_ARN = `arn:aws:kms:${MOTO_REGION}:${MOTO_ACCOUNT}:key/99999999-0000-0000-0000-000000000000`;
@@ -58,7 +58,10 @@ async function putKms(bucket: string, algorithm: ServerSideEncryption, key: stri
       Bucket: bucket,
       ServerSideEncryptionConfiguration: {
         Rules: [
-          { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: algorithm, ...(key ? { KMSMasterKeyID: key } : {}) }, BucketKeyEnabled: bucketKey },
+          {
+            ApplyServerSideEncryptionByDefault: { SSEAlgorithm: algorithm, ...(key ? { KMSMasterKeyID: key } : {}) },
+            BucketKeyEnabled: bucketKey,
+          },
         ],
       },
     }),
@@ -94,7 +97,8 @@ describe("s3-bucket-default-encryption: identity and options", () => {
 });
 
 describe("s3-bucket-default-encryption: trigger extraction", () => {
-  const extract = (request: JsonObject | null) => triggerFor("DeleteBucketEncryption").resources(s3Event("DeleteBucketEncryption", request));
+  const extract = (request: JsonObject | null) =>
+    triggerFor("DeleteBucketEncryption").resources(s3Event("DeleteBucketEncryption", request));
 
   it("reads a scalar bucketName (newer records)", () => {
     expect(extract({ bucketName: "phi-a" })).toEqual([
@@ -134,14 +138,19 @@ describe("s3-bucket-default-encryption: detection against moto", () => {
   it("reports no-longer-applies for a bucket already encrypted with SSE-S3", async () => {
     const ref = await createBucket("phi-encrypted");
     await putSseS3(s3, "phi-encrypted");
-    const reason = onlyCleared(await control.detect({ resource: ref, event: s3Event("CreateBucket", { bucketName: "phi-encrypted" }) }, context()));
+    const reason = onlyCleared(
+      await control.detect({ resource: ref, event: s3Event("CreateBucket", { bucketName: "phi-encrypted" }) }, context()),
+    );
     expect(reason).toMatch(/phi-encrypted already has default encryption SSE-S3/);
   });
 
   it("trusts live state over a late DeleteBucketEncryption event when encryption is back", async () => {
     const ref = await createBucket("phi-late");
     await putKms("phi-late", "aws:kms", KMS_KEY_ARN, true);
-    const verdicts = await control.detect({ resource: ref, event: s3Event("DeleteBucketEncryption", { bucketName: "phi-late" }) }, context());
+    const verdicts = await control.detect(
+      { resource: ref, event: s3Event("DeleteBucketEncryption", { bucketName: "phi-late" }) },
+      context(),
+    );
     expect(onlyCleared(verdicts)).toMatch(/SSE-KMS/);
   });
 
@@ -183,10 +192,18 @@ describe("s3-bucket-default-encryption: detection against moto", () => {
 });
 
 describe("s3-bucket-default-encryption: offline detection from the event alone", () => {
-  const ref: ResourceRef = { type: "AWS::S3::Bucket", id: "phi-offline", arn: "arn:aws:s3:::phi-offline", account: MOTO_ACCOUNT, region: MOTO_REGION };
+  const ref: ResourceRef = {
+    type: "AWS::S3::Bucket",
+    id: "phi-offline",
+    arn: "arn:aws:s3:::phi-offline",
+    account: MOTO_ACCOUNT,
+    region: MOTO_REGION,
+  };
 
   it("treats DeleteBucketEncryption as an unconfirmed violation", async () => {
-    const finding = onlyViolation(await control.detect({ resource: ref, event: s3Event("DeleteBucketEncryption", { bucketName: "phi-offline" }) }, offline()));
+    const finding = onlyViolation(
+      await control.detect({ resource: ref, event: s3Event("DeleteBucketEncryption", { bucketName: "phi-offline" }) }, offline()),
+    );
     expect(finding.confirmed).toBe(false);
     expect(finding.tags).toEqual({});
     expect(finding.evidence).toMatchObject({ current: null, eventClaim: { kind: "removed" } });
@@ -198,13 +215,17 @@ describe("s3-bucket-default-encryption: offline detection from the event alone",
 
   it("flags a PutBucketEncryption weaker than the policy, whether Rule is an object or a list", async () => {
     const aes = putEncryptionRequest("phi-offline", { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } });
-    const finding = onlyViolation(await control.detect({ resource: ref, event: s3Event("PutBucketEncryption", aes) }, offline({ kmsKeyId: KMS_KEY_ARN })));
+    const finding = onlyViolation(
+      await control.detect({ resource: ref, event: s3Event("PutBucketEncryption", aes) }, offline({ kmsKeyId: KMS_KEY_ARN })),
+    );
     expect(finding).toMatchObject({ confirmed: false, evidence: { current: { algorithm: "AES256" }, eventClaim: { kind: "set" } } });
 
     const listed = putEncryptionRequest("phi-offline", [
       { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms", KMSMasterKeyID: KMS_KEY_ARN }, BucketKeyEnabled: "false" },
     ]);
-    const summary = onlyViolation(await control.detect({ resource: ref, event: s3Event("PutBucketEncryption", listed) }, offline({ kmsKeyId: KMS_KEY_ARN }))).summary;
+    const summary = onlyViolation(
+      await control.detect({ resource: ref, event: s3Event("PutBucketEncryption", listed) }, offline({ kmsKeyId: KMS_KEY_ARN })),
+    ).summary;
     expect(summary).toMatch(/S3 Bucket Keys turned off/);
   });
 
@@ -213,8 +234,12 @@ describe("s3-bucket-default-encryption: offline detection from the event alone",
       ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms", KMSMasterKeyID: KMS_KEY_ARN },
       BucketKeyEnabled: true,
     });
-    expect(await control.detect({ resource: ref, event: s3Event("PutBucketEncryption", compliant) }, offline({ kmsKeyId: KMS_KEY_ARN }))).toEqual([]);
-    expect(await control.detect({ resource: ref, event: s3Event("PutBucketEncryption", { bucketName: "phi-offline" }) }, offline())).toEqual([]);
+    expect(
+      await control.detect({ resource: ref, event: s3Event("PutBucketEncryption", compliant) }, offline({ kmsKeyId: KMS_KEY_ARN })),
+    ).toEqual([]);
+    expect(
+      await control.detect({ resource: ref, event: s3Event("PutBucketEncryption", { bucketName: "phi-offline" }) }, offline()),
+    ).toEqual([]);
     expect(await control.detect({ resource: ref, event: s3Event("PutBucketEncryption", null) }, offline())).toEqual([]);
     expect(await control.detect({ resource: ref }, offline())).toEqual([]);
   });
@@ -237,7 +262,11 @@ describe("s3-bucket-default-encryption: plan, apply, verify, rollback", () => {
     expect(first).toMatchObject({
       control: "s3-bucket-default-encryption",
       reversible: true,
-      params: { bucket: "phi-plan", region: MOTO_REGION, required: { algorithm: "aws:kms", kmsKeyId: KMS_KEY_ARN, bucketKeyEnabled: true } },
+      params: {
+        bucket: "phi-plan",
+        region: MOTO_REGION,
+        required: { algorithm: "aws:kms", kmsKeyId: KMS_KEY_ARN, bucketKeyEnabled: true },
+      },
     });
     expect(first.notifyOnly).toBeUndefined();
     expect(first.summary).toBe(`Set default encryption of bucket phi-plan to SSE-KMS with key ${KMS_KEY_ARN} and S3 Bucket Keys.`);
@@ -281,7 +310,9 @@ describe("s3-bucket-default-encryption: plan, apply, verify, rollback", () => {
     await putKms("phi-raced", "aws:kms", OTHER_KEY_ARN, true);
     const result = await control.apply(plan, ctx);
     expect(result.after).toEqual(result.before);
-    expect(await encryptionRules(s3, "phi-raced")).toMatchObject([{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms", KMSMasterKeyID: OTHER_KEY_ARN } }]);
+    expect(await encryptionRules(s3, "phi-raced")).toMatchObject([
+      { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms", KMSMasterKeyID: OTHER_KEY_ARN } },
+    ]);
   });
 
   it("fails apply with a not-found error when the bucket is gone, and verify says so", async () => {
@@ -300,9 +331,7 @@ describe("s3-bucket-default-encryption: plan, apply, verify, rollback", () => {
   it("refuses a malformed captured state, naming the field", async () => {
     const ctx = context();
     const plan = control.plan(await findingFor("phi-bad-before"), ctx.options);
-    await expect(control.rollback(plan, { bucket: "phi-bad-before", region: MOTO_REGION }, ctx)).rejects.toThrow(
-      /field configuration/,
-    );
+    await expect(control.rollback(plan, { bucket: "phi-bad-before", region: MOTO_REGION }, ctx)).rejects.toThrow(/field configuration/);
     await expect(control.rollback(plan, { bucket: "someone-else", region: MOTO_REGION, configuration: null }, ctx)).rejects.toThrow(
       /field bucket/,
     );
@@ -313,9 +342,9 @@ describe("s3-bucket-default-encryption: plan, apply, verify, rollback", () => {
 describe("s3-bucket-default-encryption: sweep", () => {
   it("lists the account's buckets in the sweep's regions, with each bucket's own region", async () => {
     await createBucket("sweep-east");
-    await moto.clients
-      .s3("eu-west-1")
-      .send(new CreateBucketCommand({ Bucket: "sweep-west", CreateBucketConfiguration: { LocationConstraint: "eu-west-1" } }));
+    await (
+      await moto.clients.s3("eu-west-1")
+    ).send(new CreateBucketCommand({ Bucket: "sweep-west", CreateBucketConfiguration: { LocationConstraint: "eu-west-1" } }));
 
     const collect = async (regions: string[]) => {
       const refs: ResourceRef[] = [];

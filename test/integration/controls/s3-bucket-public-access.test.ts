@@ -21,7 +21,7 @@ import { checkScenarioRoundTrip, createTestBucket, s3Event, triggerOf } from "..
 import { blockAll, publicGrants, scenario } from "./scenarios/s3-bucket-public-access";
 
 const moto = useMoto();
-const s3 = moto.clients.s3(MOTO_REGION);
+const s3 = await moto.clients.s3(MOTO_REGION);
 const context = (options: Record<string, unknown> = {}) => liveContext(moto, control, options);
 const offline = (options: Record<string, unknown> = {}) => offlineContext(moto, control, options);
 
@@ -29,7 +29,9 @@ const ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers";
 const AUTHENTICATED = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
 const publicReadPolicy = (bucket: string, extra: JsonObject = {}) => ({
   Version: "2012-10-17",
-  Statement: [{ Sid: "PublicRead", Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: `arn:aws:s3:::${bucket}/*`, ...extra }],
+  Statement: [
+    { Sid: "PublicRead", Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: `arn:aws:s3:::${bucket}/*`, ...extra },
+  ],
 });
 
 describe("s3-bucket-public-access: identity and options", () => {
@@ -72,7 +74,9 @@ describe("lib/bucket-policy: public ACL grants and policy principals", () => {
       "WRITE to any AWS account (AuthenticatedUsers)",
     ]);
     expect(publicGrantsInRequest(body(grant(ALL_USERS, "READ_ACP")))).toEqual(["READ_ACP to everyone (AllUsers)"]);
-    expect(publicGrantsInRequest({ "x-amz-acl": ["public-read-write"] })).toEqual(["READ and WRITE to everyone (canned ACL public-read-write)"]);
+    expect(publicGrantsInRequest({ "x-amz-acl": ["public-read-write"] })).toEqual([
+      "READ and WRITE to everyone (canned ACL public-read-write)",
+    ]);
     expect(publicGrantsInRequest({ "x-amz-acl": "authenticated-read" })).toHaveLength(1);
     expect(publicGrantsInRequest({ "x-amz-grant-read": `uri="${ALL_USERS}", id="abc"` })).toEqual(["READ to everyone (AllUsers)"]);
     expect(publicGrantsInRequest({ "x-amz-acl": ["private"] })).toEqual([]);
@@ -94,9 +98,19 @@ describe("lib/bucket-policy: public ACL grants and policy principals", () => {
     expect(eventExposes(s3Event("PutBucketAcl", { bucketName: "b", "x-amz-acl": "private" }))).toBe(false);
     expect(eventExposes(s3Event("PutBucketAcl", { bucketName: "b", "x-amz-acl": ["public-read"] }))).toBe(true);
     expect(eventExposes(s3Event("PutBucketPolicy", { bucketName: "b", bucketPolicy: publicReadPolicy("b") }))).toBe(true);
-    expect(eventExposes(s3Event("PutBucketPolicy", { bucketName: "b", bucketPolicy: JSON.stringify(publicReadPolicy("b", { Principal: { AWS: "arn:aws:iam::111122223333:root" } })) }))).toBe(false);
+    expect(
+      eventExposes(
+        s3Event("PutBucketPolicy", {
+          bucketName: "b",
+          bucketPolicy: JSON.stringify(publicReadPolicy("b", { Principal: { AWS: "arn:aws:iam::111122223333:root" } })),
+        }),
+      ),
+    ).toBe(false);
     expect(eventExposes(s3Event("PutBucketPolicy", { bucketName: "b", bucketPolicy: "..." }))).toBe(true);
-    const block = (value: boolean | string) => ({ bucketName: "b", PublicAccessBlockConfiguration: { ...BLOCK_ALL_PUBLIC_ACCESS, IgnorePublicAcls: value } });
+    const block = (value: boolean | string) => ({
+      bucketName: "b",
+      PublicAccessBlockConfiguration: { ...BLOCK_ALL_PUBLIC_ACCESS, IgnorePublicAcls: value },
+    });
     expect(eventExposes(s3Event("PutBucketPublicAccessBlock", block(true)))).toBe(false);
     expect(eventExposes(s3Event("PutBucketPublicAccessBlock", block("false")))).toBe(true);
   });
@@ -113,11 +127,16 @@ describe("s3-bucket-public-access: offline detection from the event alone", () =
       summary: "Public access block of offline-b is absent, so ACLs and bucket policies can make objects public",
       evidence: { current: null, required: BLOCK_ALL_PUBLIC_ACCESS },
     });
-    const weakened = { bucketName: "offline-b", PublicAccessBlockConfiguration: { ...BLOCK_ALL_PUBLIC_ACCESS, BlockPublicPolicy: false, RestrictPublicBuckets: "false" } };
+    const weakened = {
+      bucketName: "offline-b",
+      PublicAccessBlockConfiguration: { ...BLOCK_ALL_PUBLIC_ACCESS, BlockPublicPolicy: false, RestrictPublicBuckets: "false" },
+    };
     expect(onlyViolation(await detect("PutBucketPublicAccessBlock", weakened)).summary).toBe(
       "Public access block of offline-b has BlockPublicPolicy, RestrictPublicBuckets off",
     );
-    expect(await detect("PutBucketPublicAccessBlock", { bucketName: "offline-b", PublicAccessBlockConfiguration: BLOCK_ALL_PUBLIC_ACCESS })).toEqual([]);
+    expect(
+      await detect("PutBucketPublicAccessBlock", { bucketName: "offline-b", PublicAccessBlockConfiguration: BLOCK_ALL_PUBLIC_ACCESS }),
+    ).toEqual([]);
   });
 
   it("leaves ACL and policy events to live detection (the event does not show the block), and honours exemptions", async () => {
@@ -131,7 +150,10 @@ describe("s3-bucket-public-access: live detection against moto", () => {
     const ref = await createTestBucket(s3, "live-acl");
     await s3.send(new PutBucketAclCommand({ Bucket: "live-acl", ACL: "public-read" }));
     const event = s3Event("PutBucketAcl", { bucketName: "live-acl", "x-amz-acl": ["public-read"] });
-    expect(onlyViolation(await control.detect({ resource: ref, event }, context()))).toMatchObject({ confirmed: true, evidence: { current: null } });
+    expect(onlyViolation(await control.detect({ resource: ref, event }, context()))).toMatchObject({
+      confirmed: true,
+      evidence: { current: null },
+    });
     const privateEvent = s3Event("PutBucketAcl", { bucketName: "live-acl", "x-amz-acl": ["private"] });
     expect(await control.detect({ resource: ref, event: privateEvent }, context())).toEqual([]);
   });
@@ -142,7 +164,12 @@ describe("s3-bucket-public-access: live detection against moto", () => {
     const event = s3Event("PutBucketPolicy", { bucketName: "live-policy", bucketPolicy: publicReadPolicy("live-policy") });
     expect(onlyViolation(await control.detect({ resource: ref, event }, context())).confirmed).toBe(true);
     const narrowed = publicReadPolicy("live-policy", { Condition: { StringEquals: { "aws:PrincipalOrgID": "o-abc" } } });
-    expect(await control.detect({ resource: ref, event: s3Event("PutBucketPolicy", { bucketName: "live-policy", bucketPolicy: narrowed }) }, context())).toEqual([]);
+    expect(
+      await control.detect(
+        { resource: ref, event: s3Event("PutBucketPolicy", { bucketName: "live-policy", bucketPolicy: narrowed }) },
+        context(),
+      ),
+    ).toEqual([]);
     await blockAll(s3, "live-policy");
     expect(onlyCleared(await control.detect({ resource: ref, event }, context()))).toBe(
       "public access block of live-policy is fully on, which meets the policy",
@@ -208,12 +235,21 @@ describe("s3-bucket-public-access: the account-level block (S3 Control, fault-in
   afterEach(() => s3Control.reset());
   const event = s3Event("DeleteAccountPublicAccessBlock", { host: [`${MOTO_ACCOUNT}.s3-control.us-east-1.amazonaws.com`] });
   const [accountRef] = triggerOf(control, "DeleteAccountPublicAccessBlock").resources(event);
-  const noBlock = Object.assign(new Error("The public access block configuration was not found"), { name: "NoSuchPublicAccessBlockConfiguration" });
+  const noBlock = Object.assign(new Error("The public access block configuration was not found"), {
+    name: "NoSuchPublicAccessBlockConfiguration",
+  });
 
   it("names the account's block, flags its deletion offline, and confirms it live", async () => {
-    expect(accountRef).toMatchObject({ type: "AWS::S3::AccountPublicAccessBlock", id: MOTO_ACCOUNT, account: MOTO_ACCOUNT, region: "us-east-1" });
+    expect(accountRef).toMatchObject({
+      type: "AWS::S3::AccountPublicAccessBlock",
+      id: MOTO_ACCOUNT,
+      account: MOTO_ACCOUNT,
+      region: "us-east-1",
+    });
     if (!accountRef) throw new Error("no account ref");
-    expect(onlyViolation(await control.detect({ resource: accountRef, event }, offline())).summary).toMatch(/^Public access block of 123456789012 is absent/);
+    expect(onlyViolation(await control.detect({ resource: accountRef, event }, offline())).summary).toMatch(
+      /^Public access block of 123456789012 is absent/,
+    );
     s3Control.on(GetAccountBlockCommand).rejects(noBlock);
     const finding = onlyViolation(await control.detect({ resource: accountRef, event }, context()));
     expect(finding).toMatchObject({ confirmed: true, tags: {} });
@@ -222,7 +258,13 @@ describe("s3-bucket-public-access: the account-level block (S3 Control, fault-in
 
   it("puts all four settings on for the account, and rollback deletes the block again", async () => {
     if (!accountRef) throw new Error("no account ref");
-    s3Control.on(GetAccountBlockCommand).rejects(noBlock).on(PutAccountBlockCommand).resolves({}).on(DeleteAccountBlockCommand).resolves({});
+    s3Control
+      .on(GetAccountBlockCommand)
+      .rejects(noBlock)
+      .on(PutAccountBlockCommand)
+      .resolves({})
+      .on(DeleteAccountBlockCommand)
+      .resolves({});
     const ctx = context();
     const plan = control.plan(onlyViolation(await control.detect({ resource: accountRef, event }, ctx)), ctx.options);
     expect(plan.summary).toBe(`Turn all four S3 public access block settings on for account ${MOTO_ACCOUNT}.`);
@@ -284,7 +326,10 @@ describe.runIf(corpusAvailable())("s3-bucket-public-access: real corpus records"
     const outcomes: string[] = [];
     // streamalert's record has a placeholder eventTime, which ingestion rightly refuses; it gets a fixed time here.
     const events = corpusRecordsFor(trigger).map(({ origin, record }) =>
-      corpusEventOf({ origin, record: Number.isNaN(Date.parse(String(record.eventTime))) ? { ...record, eventTime: "2024-01-01T00:00:00Z" } : record }),
+      corpusEventOf({
+        origin,
+        record: Number.isNaN(Date.parse(String(record.eventTime))) ? { ...record, eventTime: "2024-01-01T00:00:00Z" } : record,
+      }),
     );
     for (const event of events) {
       for (const resource of trigger.resources(event)) {
@@ -293,7 +338,9 @@ describe.runIf(corpusAvailable())("s3-bucket-public-access: real corpus records"
           if (!hasErrorCode(error, "BucketAlreadyOwnedByYou")) throw error;
         });
         const verdicts = await control.detect({ resource, event }, context());
-        outcomes.push(`${resource.id} ${publicGrantsInRequest(event.request).length > 0 ? "public" : "private"}: ${verdicts.map((v) => v.kind).join(",") || "none"}`);
+        outcomes.push(
+          `${resource.id} ${publicGrantsInRequest(event.request).length > 0 ? "public" : "private"}: ${verdicts.map((v) => v.kind).join(",") || "none"}`,
+        );
       }
     }
     // The private ACL names its bucket; the public one (streamalert) has its bucket redacted to "...", so it names

@@ -9,7 +9,7 @@ import { MOTO_REGION, useMoto } from "../../support/moto";
 import { PHI_TAGS, createTestBucket } from "../../support/s3-buckets";
 
 const moto = useMoto();
-const s3 = moto.clients.s3(MOTO_REGION);
+const s3 = await moto.clients.s3(MOTO_REGION);
 
 /** Every S3 request this file's client sends, by command name, counted as the SDK sends them. */
 const requests = new Map<string, number>();

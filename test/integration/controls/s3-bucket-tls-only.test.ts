@@ -12,7 +12,7 @@ import { PHI_TAGS, checkScenarioRoundTrip, createTestBucket, s3Event, sweepViola
 import { policyDocument, putPolicy, readerPolicy, scenario } from "./scenarios/s3-bucket-tls-only";
 
 const moto = useMoto();
-const s3 = moto.clients.s3(MOTO_REGION);
+const s3 = await moto.clients.s3(MOTO_REGION);
 const context = (options: Record<string, unknown> = {}) => liveContext(moto, control, options);
 const offline = (options: Record<string, unknown> = {}) => offlineContext(moto, control, options);
 
@@ -39,7 +39,11 @@ describe("s3-bucket-tls-only: identity and options", () => {
     expect(put.resources(s3Event("PutBucketPolicy", { bucketName: "b-1", bucketPolicy: readerPolicy("b-1") }))).toEqual([
       bucketRef("b-1", MOTO_ACCOUNT, MOTO_REGION),
     ]);
-    expect(triggerOf(control, "DeleteBucketPolicy").resources(s3Event("DeleteBucketPolicy", { bucketName: ["b-2"] })).map((r) => r.id)).toEqual(["b-2"]);
+    expect(
+      triggerOf(control, "DeleteBucketPolicy")
+        .resources(s3Event("DeleteBucketPolicy", { bucketName: ["b-2"] }))
+        .map((r) => r.id),
+    ).toEqual(["b-2"]);
     expect(put.resources(s3Event("PutBucketPolicy", null))).toEqual([]);
   });
 });
@@ -82,7 +86,10 @@ describe("lib/bucket-policy: request shapes and merging", () => {
     expect(merged).toEqual(readerPolicy("b", [second, tlsOnlyStatement("b")]));
     const again = mergeStatement(JSON.stringify(merged), tlsOnlyStatement("b"), "b");
     expect(JSON.parse(again)).toEqual(merged);
-    expect(JSON.parse(mergeStatement(null, tlsOnlyStatement("b"), "b"))).toEqual({ Version: "2012-10-17", Statement: [tlsOnlyStatement("b")] });
+    expect(JSON.parse(mergeStatement(null, tlsOnlyStatement("b"), "b"))).toEqual({
+      Version: "2012-10-17",
+      Statement: [tlsOnlyStatement("b")],
+    });
   });
 });
 
@@ -91,7 +98,9 @@ describe("s3-bucket-tls-only: offline detection from the event alone", () => {
   const detect = (name: string, request: JsonObject | null) => control.detect({ resource: ref, event: s3Event(name, request) }, offline());
 
   it("flags a PutBucketPolicy without a TLS deny, a DeleteBucketPolicy and a CreateBucket", async () => {
-    const finding = onlyViolation(await detect("PutBucketPolicy", { bucketName: "offline-policy", bucketPolicy: readerPolicy("offline-policy") }));
+    const finding = onlyViolation(
+      await detect("PutBucketPolicy", { bucketName: "offline-policy", bucketPolicy: readerPolicy("offline-policy") }),
+    );
     expect(finding).toMatchObject({ confirmed: false, summary: expect.stringMatching(/does not deny requests without TLS/) });
     expect(JSON.parse(String(finding.evidence.current))).toEqual(readerPolicy("offline-policy"));
     expect(onlyViolation(await detect("DeleteBucketPolicy", { bucketName: "offline-policy" })).evidence.current).toBeNull();
@@ -112,7 +121,10 @@ describe("s3-bucket-tls-only: live detection against moto", () => {
     const ref = await createTestBucket(s3, "live-no-tls", PHI_TAGS);
     await putPolicy(s3, "live-no-tls", readerPolicy("live-no-tls"));
     const event = s3Event("PutBucketPolicy", { bucketName: "live-no-tls", bucketPolicy: readerPolicy("live-no-tls") });
-    expect(onlyViolation(await control.detect({ resource: ref, event }, context()))).toMatchObject({ confirmed: true, tags: { DataClassification: "PHI" } });
+    expect(onlyViolation(await control.detect({ resource: ref, event }, context()))).toMatchObject({
+      confirmed: true,
+      tags: { DataClassification: "PHI" },
+    });
     await putPolicy(s3, "live-no-tls", readerPolicy("live-no-tls", [tlsOnlyStatement("live-no-tls")]));
     expect(onlyCleared(await control.detect({ resource: ref, event }, context()))).toBe(
       `bucket live-no-tls is under a policy of 2 statements (AnalyticsRead, ${TLS_ONLY_SID}), which meets the policy`,

@@ -12,7 +12,7 @@ import { PHI_TAGS, checkScenarioRoundTrip, createTestBucket, s3Event, sweepViola
 import { putVersioning, scenario, versioningStatus } from "./scenarios/s3-bucket-versioning";
 
 const moto = useMoto();
-const s3 = moto.clients.s3(MOTO_REGION);
+const s3 = await moto.clients.s3(MOTO_REGION);
 const context = (options: Record<string, unknown> = {}) => liveContext(moto, control, options);
 const offline = (options: Record<string, unknown> = {}) => offlineContext(moto, control, options);
 
@@ -46,7 +46,8 @@ describe("s3-bucket-versioning: identity and options", () => {
 });
 
 describe("s3-bucket-versioning: trigger extraction", () => {
-  const extract = (request: JsonObject | null) => triggerOf(control, "PutBucketVersioning").resources(s3Event("PutBucketVersioning", request));
+  const extract = (request: JsonObject | null) =>
+    triggerOf(control, "PutBucketVersioning").resources(s3Event("PutBucketVersioning", request));
 
   it("reads the bucket from a scalar or a list bucketName, and nothing from null or redacted parameters", () => {
     expect(extract(versioningRequest("logs-a", { Status: "Suspended" }))).toEqual([bucketRef("logs-a", MOTO_ACCOUNT, MOTO_REGION)]);
@@ -62,26 +63,34 @@ describe("s3-bucket-versioning: offline detection from the event alone", () => {
     control.detect({ resource: ref, event: s3Event(name, request) }, offline(options));
 
   it("flags Suspended (and the invalid Disabled some writers record), with or without MfaDelete", async () => {
-    const finding = onlyViolation(await detect("PutBucketVersioning", versioningRequest("offline-bucket", { Status: "Suspended", MfaDelete: "Disabled" })));
+    const finding = onlyViolation(
+      await detect("PutBucketVersioning", versioningRequest("offline-bucket", { Status: "Suspended", MfaDelete: "Disabled" })),
+    );
     expect(finding).toMatchObject({
       confirmed: false,
       summary: "Bucket offline-bucket has versioning suspended",
       evidence: { current: "Suspended", required: "Enabled" },
     });
-    expect(onlyViolation(await detect("PutBucketVersioning", versioningRequest("offline-bucket", { Status: "Disabled" }))).evidence.current).toBe("Suspended");
+    expect(
+      onlyViolation(await detect("PutBucketVersioning", versioningRequest("offline-bucket", { Status: "Disabled" }))).evidence.current,
+    ).toBe("Suspended");
   });
 
   it("flags a new bucket as never versioned, and stays silent for Enabled or an unreadable request", async () => {
     expect(onlyViolation(await detect("CreateBucket", { bucketName: "offline-bucket" })).summary).toBe(
       "Bucket offline-bucket has never had versioning enabled",
     );
-    expect(await detect("PutBucketVersioning", versioningRequest("offline-bucket", { Status: "Enabled", MfaDelete: "Disabled" }))).toEqual([]);
+    expect(await detect("PutBucketVersioning", versioningRequest("offline-bucket", { Status: "Enabled", MfaDelete: "Disabled" }))).toEqual(
+      [],
+    );
     expect(await detect("PutBucketVersioning", null)).toEqual([]);
     expect(await detect("PutBucketVersioning", { bucketName: "offline-bucket", VersioningConfiguration: "..." })).toEqual([]);
   });
 
   it("with phiOnly, judges offline only a bucket whose CreateBucket request tags it PHI", async () => {
-    expect(await detect("PutBucketVersioning", versioningRequest("offline-bucket", { Status: "Suspended" }), { phiOnly: true })).toEqual([]);
+    expect(await detect("PutBucketVersioning", versioningRequest("offline-bucket", { Status: "Suspended" }), { phiOnly: true })).toEqual(
+      [],
+    );
     const tagged = { bucketName: "offline-bucket", CreateBucketConfiguration: { Tags: { Tag: { Key: "PHI", Value: "true" } } } };
     expect(onlyViolation(await detect("CreateBucket", tagged, { phiOnly: true })).confirmed).toBe(false);
   });
@@ -93,7 +102,12 @@ describe("s3-bucket-versioning: live detection against moto", () => {
     await putVersioning(s3, "live-suspended", "Suspended");
     const event = s3Event("PutBucketVersioning", versioningRequest("live-suspended", { Status: "Suspended" }));
     const finding = onlyViolation(await control.detect({ resource: ref, event }, context()));
-    expect(finding).toMatchObject({ confirmed: true, tags: { DataClassification: "PHI" }, evidence: { current: "Suspended" }, event: { id: event.id } });
+    expect(finding).toMatchObject({
+      confirmed: true,
+      tags: { DataClassification: "PHI" },
+      evidence: { current: "Suspended" },
+      event: { id: event.id },
+    });
   });
 
   it("trusts live state over a late event: a bucket versioned again no longer applies", async () => {

@@ -38,13 +38,15 @@ import {
 
 // No reset between tests (EC2 default VPCs are rebuilt after each reset): every test makes its own snapshots.
 const moto = useMoto();
-const ec2 = moto.clients.ec2(MOTO_REGION);
+const ec2 = await moto.clients.ec2(MOTO_REGION);
 const live = () => liveContext(moto, control);
 const offline = () => offlineContext(moto, control);
 const suffix = () => randomUUID().slice(0, 8);
 
 function rdsRecord(eventName: string, request: Record<string, unknown> | null, response: Record<string, unknown> | null = null) {
-  return changeEventOf(cloudTrailRecord({ eventSource: "rds.amazonaws.com", eventName, requestParameters: request, responseElements: response }));
+  return changeEventOf(
+    cloudTrailRecord({ eventSource: "rds.amazonaws.com", eventName, requestParameters: request, responseElements: response }),
+  );
 }
 
 function resourcesOf(event: ChangeEvent): ResourceRef[] {
@@ -85,7 +87,12 @@ beforeAll(async () => {
     }),
   );
   await rds.send(
-    new CreateDBClusterCommand({ DBClusterIdentifier: dbCluster, Engine: "aurora-postgresql", MasterUsername: "phiadmin", MasterUserPassword: randomUUID() }),
+    new CreateDBClusterCommand({
+      DBClusterIdentifier: dbCluster,
+      Engine: "aurora-postgresql",
+      MasterUsername: "phiadmin",
+      MasterUserPassword: randomUUID(),
+    }),
   );
 });
 
@@ -98,7 +105,13 @@ const flavours: Flavour[] = [
     missingId: "snap-0000000000000000f",
     create: async () => ebsSnapshotRef(await createEbsSnapshot(ec2), MOTO_ACCOUNT, MOTO_REGION),
     share: async (ref, change, values) =>
-      shareEbsSnapshot(ec2, ref.id, change, values.filter((v) => v === "all"), values.filter((v) => v !== "all")),
+      shareEbsSnapshot(
+        ec2,
+        ref.id,
+        change,
+        values.filter((v) => v === "all"),
+        values.filter((v) => v !== "all"),
+      ),
     values: async (ref) => (await ebsPermissions(ec2, ref.id)).map((p) => p.split(":")[1] ?? p).sort(),
   },
   {
@@ -129,13 +142,17 @@ const flavours: Flavour[] = [
     async create() {
       const id = `phi-csnap-${suffix()}`;
       const rds = await moto.clients.rds(MOTO_REGION);
-      await rds.send(new CreateDBClusterSnapshotCommand({ DBClusterIdentifier: dbCluster, DBClusterSnapshotIdentifier: id, Tags: PHI_TAG }));
+      await rds.send(
+        new CreateDBClusterSnapshotCommand({ DBClusterIdentifier: dbCluster, DBClusterSnapshotIdentifier: id, Tags: PHI_TAG }),
+      );
       return dbClusterSnapshotRef(id, MOTO_ACCOUNT, MOTO_REGION);
     },
     async share(ref, change, values) {
       const rds = await moto.clients.rds(MOTO_REGION);
       const edit = change === "add" ? { ValuesToAdd: values } : { ValuesToRemove: values };
-      await rds.send(new ModifyDBClusterSnapshotAttributeCommand({ DBClusterSnapshotIdentifier: ref.id, AttributeName: "restore", ...edit }));
+      await rds.send(
+        new ModifyDBClusterSnapshotAttributeCommand({ DBClusterSnapshotIdentifier: ref.id, AttributeName: "restore", ...edit }),
+      );
     },
     async values(ref) {
       const rds = await moto.clients.rds(MOTO_REGION);
@@ -154,7 +171,11 @@ describe("snapshot-public: identity and triggers", () => {
       "rds.amazonaws.com ModifyDBSnapshotAttribute",
       "rds.amazonaws.com ModifyDBClusterSnapshotAttribute",
     ]);
-    expect(control.permissions.rollback).toEqual(["ec2:ModifySnapshotAttribute", "rds:ModifyDBSnapshotAttribute", "rds:ModifyDBClusterSnapshotAttribute"]);
+    expect(control.permissions.rollback).toEqual([
+      "ec2:ModifySnapshotAttribute",
+      "rds:ModifyDBSnapshotAttribute",
+      "rds:ModifyDBClusterSnapshotAttribute",
+    ]);
     expect(control.permissions.detect).toContain("rds:DescribeDBClusterSnapshotAttributes");
     const unknown = control.options.safeParse({ keepAccounts: true });
     expect(unknown.success).toBe(false);
@@ -162,10 +183,14 @@ describe("snapshot-public: identity and triggers", () => {
   });
 
   it("names the snapshot of each record shape; RDS identifiers in lower case, also from an ARN or the response", () => {
-    expect(resourcesOf(changeEventOf(makePublicRecord("snap-0a1b2c3d4e5f60718")))).toEqual([ebsSnapshotRef("snap-0a1b2c3d4e5f60718", MOTO_ACCOUNT, MOTO_REGION)]);
-    expect(resourcesOf(rdsRecord("ModifyDBSnapshotAttribute", { dBSnapshotIdentifier: "Nightly-PHI", attributeName: "restore", valuesToAdd: ["all"] }))).toEqual([
-      dbSnapshotRef("nightly-phi", MOTO_ACCOUNT, MOTO_REGION),
+    expect(resourcesOf(changeEventOf(makePublicRecord("snap-0a1b2c3d4e5f60718")))).toEqual([
+      ebsSnapshotRef("snap-0a1b2c3d4e5f60718", MOTO_ACCOUNT, MOTO_REGION),
     ]);
+    expect(
+      resourcesOf(
+        rdsRecord("ModifyDBSnapshotAttribute", { dBSnapshotIdentifier: "Nightly-PHI", attributeName: "restore", valuesToAdd: ["all"] }),
+      ),
+    ).toEqual([dbSnapshotRef("nightly-phi", MOTO_ACCOUNT, MOTO_REGION)]);
     const byArn = { dBSnapshotIdentifier: `arn:aws:rds:${MOTO_REGION}:${MOTO_ACCOUNT}:snapshot:nightly-phi` };
     expect(resourcesOf(rdsRecord("ModifyDBSnapshotAttribute", byArn)).map((r) => r.id)).toEqual(["nightly-phi"]);
     expect(resourcesOf(rdsRecord("ModifyDBClusterSnapshotAttribute", null, { dBClusterSnapshotIdentifier: "weekly" }))).toEqual([
@@ -195,22 +220,56 @@ describe("snapshot-public: offline detection from the record", () => {
     const productCodes = cloudTrailRecord({
       eventSource: "ec2.amazonaws.com",
       eventName: "ModifySnapshotAttribute",
-      requestParameters: { snapshotId: "snap-1", attributeType: "PRODUCT_CODES", createVolumePermission: { add: { items: [{ group: "all" }] } } },
+      requestParameters: {
+        snapshotId: "snap-1",
+        attributeType: "PRODUCT_CODES",
+        createVolumePermission: { add: { items: [{ group: "all" }] } },
+      },
     });
     expect(await findingsOffline(changeEventOf(productCodes))).toEqual([]);
   });
 
   it("reads RDS sharing from the response's full attribute list, else from valuesToAdd", async () => {
-    const response = { dBSnapshotIdentifier: "nightly", dBSnapshotAttributes: [{ attributeName: "restore", attributeValues: ["all", PARTNER_ACCOUNT] }] };
-    const [finding] = await findingsOffline(rdsRecord("ModifyDBSnapshotAttribute", { dBSnapshotIdentifier: "nightly", attributeName: "restore", valuesToAdd: ["all"] }, response));
+    const response = {
+      dBSnapshotIdentifier: "nightly",
+      dBSnapshotAttributes: [{ attributeName: "restore", attributeValues: ["all", PARTNER_ACCOUNT] }],
+    };
+    const [finding] = await findingsOffline(
+      rdsRecord("ModifyDBSnapshotAttribute", { dBSnapshotIdentifier: "nightly", attributeName: "restore", valuesToAdd: ["all"] }, response),
+    );
     expect(finding?.evidence.current).toEqual({ public: true, accounts: [PARTNER_ACCOUNT] });
-    const cluster = await findingsOffline(rdsRecord("ModifyDBClusterSnapshotAttribute", { dBClusterSnapshotIdentifier: "weekly", attributeName: "restore", valuesToAdd: ["all"] }));
+    const cluster = await findingsOffline(
+      rdsRecord("ModifyDBClusterSnapshotAttribute", {
+        dBClusterSnapshotIdentifier: "weekly",
+        attributeName: "restore",
+        valuesToAdd: ["all"],
+      }),
+    );
     expect(cluster.map((f) => [f.resource.type, f.resource.id])).toEqual([[DB_CLUSTER_SNAPSHOT_TYPE, "weekly"]]);
-    const named = { dBSnapshotIdentifier: "nightly", dBSnapshotAttributes: [{ attributeName: "restore", attributeValues: [PARTNER_ACCOUNT] }] };
-    expect(await findingsOffline(rdsRecord("ModifyDBSnapshotAttribute", { dBSnapshotIdentifier: "nightly", attributeName: "restore", valuesToAdd: [PARTNER_ACCOUNT] }, named))).toEqual([]);
+    const named = {
+      dBSnapshotIdentifier: "nightly",
+      dBSnapshotAttributes: [{ attributeName: "restore", attributeValues: [PARTNER_ACCOUNT] }],
+    };
+    expect(
+      await findingsOffline(
+        rdsRecord(
+          "ModifyDBSnapshotAttribute",
+          { dBSnapshotIdentifier: "nightly", attributeName: "restore", valuesToAdd: [PARTNER_ACCOUNT] },
+          named,
+        ),
+      ),
+    ).toEqual([]);
     // The response shows the state after the call: public access already removed again by a later value list.
     const privateAfter = { dBSnapshotIdentifier: "nightly", dBSnapshotAttributes: [{ attributeName: "restore", attributeValues: [] }] };
-    expect(await findingsOffline(rdsRecord("ModifyDBSnapshotAttribute", { dBSnapshotIdentifier: "nightly", attributeName: "restore", valuesToAdd: [] }, privateAfter))).toEqual([]);
+    expect(
+      await findingsOffline(
+        rdsRecord(
+          "ModifyDBSnapshotAttribute",
+          { dBSnapshotIdentifier: "nightly", attributeName: "restore", valuesToAdd: [] },
+          privateAfter,
+        ),
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -226,9 +285,15 @@ describe.each(flavours)("snapshot-public on moto: $type", (flavour) => {
     const resource = await publicSnapshot();
     const ctx = live();
     const finding = onlyViolation(await control.detect({ resource }, ctx));
-    expect(finding).toMatchObject({ confirmed: true, tags: { DataClassification: "PHI" }, evidence: { current: { public: true, accounts: [PARTNER_ACCOUNT] } } });
+    expect(finding).toMatchObject({
+      confirmed: true,
+      tags: { DataClassification: "PHI" },
+      evidence: { current: { public: true, accounts: [PARTNER_ACCOUNT] } },
+    });
     const plan = control.plan(finding, ctx.options);
-    expect(plan.summary).toBe(`Make ${flavour.noun} ${resource.id} private: remove the public ("all") permission and keep it shared with ${PARTNER_ACCOUNT}.`);
+    expect(plan.summary).toBe(
+      `Make ${flavour.noun} ${resource.id} private: remove the public ("all") permission and keep it shared with ${PARTNER_ACCOUNT}.`,
+    );
     expect(plan.steps.join(" ")).toContain(`${PARTNER_ACCOUNT} keep access`);
     expect(plan.reversible).toBe(true);
   });
@@ -271,11 +336,13 @@ describe("snapshot-public: apply after deletion, and sweep", () => {
   });
 
   it("lists the account's own snapshots of all three kinds once, and finds the public ones", async () => {
-    const publicOnes = await Promise.all(flavours.map(async (f) => {
-      const ref = await f.create();
-      await f.share(ref, "add", ["all"]);
-      return ref;
-    }));
+    const publicOnes = await Promise.all(
+      flavours.map(async (f) => {
+        const ref = await f.create();
+        await f.share(ref, "add", ["all"]);
+        return ref;
+      }),
+    );
     const privateOne = await flavours[0]?.create();
     const ctx = { ...live(), reads: new ReadCache() };
     const swept: ResourceRef[] = [];

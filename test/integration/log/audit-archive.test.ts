@@ -43,7 +43,7 @@ import { MOTO_REGION, useMoto } from "../../support/moto";
  * policy is not evaluated (the infra tests assert it on the template).
  */
 const moto = useMoto();
-const s3 = moto.clients.s3(MOTO_REGION);
+const s3 = await moto.clients.s3(MOTO_REGION);
 const RETENTION_DAYS = 2190;
 let dynamodb: DynamoDBClient;
 let buckets = 0;
@@ -75,11 +75,20 @@ async function logWith(entries: number): Promise<{ store: DynamoDbLogStore; tabl
 }
 
 function anchorHandler(store: DynamoDbLogStore, bucket: string, now: Date) {
-  return createLogAnchorHandler(async () => ({ log: store, anchors: new S3AnchorStore({ client: s3, bucket }), now: () => now, logger: silentLogger }));
+  return createLogAnchorHandler(async () => ({
+    log: store,
+    anchors: new S3AnchorStore({ client: s3, bucket }),
+    now: () => now,
+    logger: silentLogger,
+  }));
 }
 
 function exportHandler(store: DynamoDbLogStore, bucket: string, entriesPerObject = 4) {
-  return createLogExportHandler(async () => ({ log: store, archive: new S3LogArchive({ client: s3, bucket, entriesPerObject }), logger: silentLogger }));
+  return createLogExportHandler(async () => ({
+    log: store,
+    archive: new S3LogArchive({ client: s3, bucket, entriesPerObject }),
+    logger: silentLogger,
+  }));
 }
 
 /** Object Lock buckets refuse uploads without an integrity header (moto enforces this too). */
@@ -113,9 +122,11 @@ describe("S3 anchors in an Object Lock bucket", () => {
     await anchorHandler(store, bucket, new Date())();
     const objectKey = `anchors/remediation-log/0000000000000003-${appended[2]?.hash}.json`;
     const [version] = (await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: objectKey }))).Versions ?? [];
-    await expect(s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: objectKey, VersionId: version?.VersionId }))).rejects.toMatchObject({
-      name: "AccessDenied",
-    });
+    await expect(s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: objectKey, VersionId: version?.VersionId }))).rejects.toMatchObject(
+      {
+        name: "AccessDenied",
+      },
+    );
     // Without a version id S3 only adds a delete marker; a newer version with another body is just another version.
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: objectKey }));
     expect((await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: "anchors/" }))).KeyCount).toBe(0);
@@ -146,7 +157,11 @@ describe("tampering with the DynamoDB log, caught against the S3 anchors", () =>
     for (const seq of [5, 6]) await dynamodb.send(new DeleteItemCommand({ TableName: tableName, Key: key(tableName, seq) }));
     const anchors = await new S3AnchorStore({ client: s3, bucket }).list();
     expect(await verifyChain(store.read())).toMatchObject({ ok: true, checked: 4 });
-    expect(await verifyChain(store.read(), { anchors })).toMatchObject({ ok: false, checked: 4, firstBad: { seq: 6, problem: "missing", anchor: { seq: 6 } } });
+    expect(await verifyChain(store.read(), { anchors })).toMatchObject({
+      ok: false,
+      checked: 4,
+      firstBad: { seq: 6, problem: "missing", anchor: { seq: 6 } },
+    });
   });
 
   it("an index attribute edited outside the entry: the byEvent index's eventId, and the hash attribute", async () => {
@@ -155,14 +170,25 @@ describe("tampering with the DynamoDB log, caught against the S3 anchors", () =>
     await anchorHandler(store, bucket, new Date())();
     const anchors = await new S3AnchorStore({ client: s3, bucket }).list();
     await dynamodb.send(
-      new UpdateItemCommand({ TableName: tableName, Key: key(tableName, 3), UpdateExpression: "SET eventId = :e", ExpressionAttributeValues: { ":e": { S: "event-other" } } }),
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: key(tableName, 3),
+        UpdateExpression: "SET eventId = :e",
+        ExpressionAttributeValues: { ":e": { S: "event-other" } },
+      }),
     );
     const report = await verifyChain(store.read(), { anchors });
     expect(report).toMatchObject({ ok: false, checked: 2, firstBad: { seq: 3, problem: "edited" } });
     expect(report.firstBad?.detail).toContain('the stored event id column "event-other" is not the entry\'s event id "event-3"');
 
     await dynamodb.send(
-      new UpdateItemCommand({ TableName: tableName, Key: key(tableName, 3), UpdateExpression: "SET eventId = :e, #h = :h", ExpressionAttributeNames: { "#h": "hash" }, ExpressionAttributeValues: { ":e": { S: "event-3" }, ":h": { S: "0".repeat(64) } } }),
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: key(tableName, 3),
+        UpdateExpression: "SET eventId = :e, #h = :h",
+        ExpressionAttributeNames: { "#h": "hash" },
+        ExpressionAttributeValues: { ":e": { S: "event-3" }, ":h": { S: "0".repeat(64) } },
+      }),
     );
     expect((await verifyChain(store.read(), { anchors })).firstBad?.detail).toContain("the stored hash column");
   });
@@ -173,7 +199,13 @@ describe("the scheduled export and a restore", () => {
     const bucket = await lockedBucket();
     const { store, appended } = await logWith(6);
     const first = await exportHandler(store, bucket)();
-    expect(first).toMatchObject({ exported: 6, keys: [expect.stringMatching(/^exports\/remediation-log\/0{15}1-0{15}4-[0-9a-f]{64}\.jsonl$/), expect.stringMatching(/0{15}5-0{15}6-/)] });
+    expect(first).toMatchObject({
+      exported: 6,
+      keys: [
+        expect.stringMatching(/^exports\/remediation-log\/0{15}1-0{15}4-[0-9a-f]{64}\.jsonl$/),
+        expect.stringMatching(/0{15}5-0{15}6-/),
+      ],
+    });
     expect(await exportHandler(store, bucket)()).toEqual({ since: { seq: 6, hash: appended[5]?.hash }, exported: 0, keys: [] });
     await appendSamples(store, 2, 7);
     const third = await exportHandler(store, bucket)();
@@ -188,7 +220,9 @@ describe("the scheduled export and a restore", () => {
     await dynamodb.send(new DeleteItemCommand({ TableName: tableName, Key: key(tableName, 4) }));
     await appendSamples(store, 2, 10);
     await expect(exportHandler(store, bucket)()).rejects.toThrow(ArchiveContinuityError);
-    await expect(exportHandler(store, bucket)()).rejects.toThrow(/seq 4 now hashes to [0-9a-f]{64}: the log was changed after it was exported; nothing new was exported/);
+    await expect(exportHandler(store, bucket)()).rejects.toThrow(
+      /seq 4 now hashes to [0-9a-f]{64}: the log was changed after it was exported; nothing new was exported/,
+    );
   });
 
   it("rebuilds the log from the exports, and the copy verifies against the anchors; a tampered copy does not", async () => {
@@ -208,13 +242,24 @@ describe("the scheduled export and a restore", () => {
     }
     const restored = new SqliteLogStore(openDatabase(":memory:"));
     expect(await restored.restore(readExportFiles([folder]))).toEqual({ restored: 9, duplicates: 0 });
-    expect(await verifyChain(restored.read(), { anchors })).toMatchObject({ ok: true, checked: 9, head: { seq: 9, hash: appended[8]?.hash }, anchors: { total: 1, matched: 1 } });
+    expect(await verifyChain(restored.read(), { anchors })).toMatchObject({
+      ok: true,
+      checked: 9,
+      head: { seq: 9, hash: appended[8]?.hash },
+      anchors: { total: 1, matched: 1 },
+    });
 
     // A copy missing its newest entry is still a consistent chain; the anchor says seq 9 existed.
     const truncated = new SqliteLogStore(openDatabase(":memory:"));
-    await truncated.restore((async function* () {
-      for await (const entry of readExportFiles([folder])) if (entry.seq < 9) yield entry;
-    })());
-    expect(await verifyChain(truncated.read(), { anchors })).toMatchObject({ ok: false, checked: 8, firstBad: { seq: 9, problem: "missing" } });
+    await truncated.restore(
+      (async function* () {
+        for await (const entry of readExportFiles([folder])) if (entry.seq < 9) yield entry;
+      })(),
+    );
+    expect(await verifyChain(truncated.read(), { anchors })).toMatchObject({
+      ok: false,
+      checked: 8,
+      firstBad: { seq: 9, problem: "missing" },
+    });
   });
 });

@@ -10,11 +10,19 @@ import {
   verifyChain,
   type LogEntry,
 } from "@hipaa-remediate/core";
+import { countDynamoDbCalls, emulatorAtomicConditionalWrites } from "../../support/deployed-engine";
 import { appendSamples, collect, sampleLogDraft } from "../../support/log-drafts";
 import { describeLogStoreContract } from "../../support/log-store-contract";
 import { useMoto } from "../../support/moto";
 
 const moto = useMoto();
+
+/**
+ * For stores racing through emulatorAtomicConditionalWrites: the emulator's writes wait their turn in one queue, so
+ * a loser waits longer than on DynamoDB and can use up the default 20 attempts on a busy machine. These tests are
+ * about the chain under contention, not about the attempt budget.
+ */
+const RACING_BUDGET = { maxAttempts: 60, backoff: { capMs: 250 } };
 
 let tables = 0;
 const cleanups: Array<() => Promise<void>> = [];
@@ -67,13 +75,13 @@ describe("DynamoDbLogStore", () => {
       // Separate clients stand for separate Lambda invocations: nothing is shared but the table.
       const client = new DynamoDBClient(moto.config);
       cleanups.push(async () => client.destroy());
-      return { id: i + 1, store: new DynamoDbLogStore({ client, tableName }) };
+      // moto can let two simultaneous conditional writes both land; DynamoDB cannot (see the helper).
+      emulatorAtomicConditionalWrites(client);
+      return { id: i + 1, store: new DynamoDbLogStore({ client, tableName, ...RACING_BUDGET }) };
     });
     const appended: LogEntry[][] = await Promise.all(
       appenders.map(({ id, store }) =>
-        Promise.all(
-          Array.from({ length: 20 }, (_, n) => store.append(sampleLogDraft(n + 1, { eventId: `lambda-${id}-${n + 1}` }))),
-        ),
+        Promise.all(Array.from({ length: 20 }, (_, n) => store.append(sampleLogDraft(n + 1, { eventId: `lambda-${id}-${n + 1}` })))),
       ),
     );
 
@@ -82,7 +90,10 @@ describe("DynamoDbLogStore", () => {
     expect(await verifyChain(reader.read())).toMatchObject({ ok: true, checked: 100, head: { seq: 100 } });
     const stored = await collect(reader.read());
     expect(stored.map((entry) => entry.eventId).sort()).toEqual(
-      appended.flat().map((entry) => entry.eventId).sort(),
+      appended
+        .flat()
+        .map((entry) => entry.eventId)
+        .sort(),
     );
     // What each append returned is exactly what is stored at its seq.
     for (const entry of appended.flat()) expect(stored[entry.seq - 1]).toEqual(entry);
@@ -114,6 +125,52 @@ describe("DynamoDbLogStore", () => {
     expect(loserEntry).toMatchObject({ seq: 2, prevHash: winnerEntry?.hash, eventId: "loser" });
     expect(await collect(loser.read())).toEqual([winnerEntry, loserEntry]);
     expect(await verifyChain(loser.read())).toMatchObject({ ok: true, checked: 2 });
+  });
+
+  it("a store that knows its head appends with one PutItem per entry and never queries the head again", async () => {
+    const { tableName } = await freshTable();
+    const client = new DynamoDBClient(moto.config);
+    cleanups.push(async () => client.destroy());
+    const calls = countDynamoDbCalls(client);
+    const store = new DynamoDbLogStore({ client, tableName });
+
+    await appendSamples(store, 6);
+
+    expect(calls.byTable()[tableName]).toEqual({ Query: 1, PutItem: 6 });
+    expect(await verifyChain(store.read())).toMatchObject({ ok: true, checked: 6 });
+  });
+
+  it("stores whose remembered heads go stale take turns without a gap, a duplicate or a fork", async () => {
+    const { tableName } = await freshTable();
+    const appenders = Array.from({ length: 4 }, (_, i) => {
+      const client = new DynamoDBClient(moto.config);
+      cleanups.push(async () => client.destroy());
+      // moto can let two simultaneous conditional writes both land; DynamoDB cannot (see the helper).
+      emulatorAtomicConditionalWrites(client);
+      return { id: i + 1, store: new DynamoDbLogStore({ client, tableName, ...RACING_BUDGET }), calls: countDynamoDbCalls(client) };
+    });
+    // Round robin: every append after each store's first is made on a head that another store has moved past.
+    const appended: LogEntry[] = [];
+    for (let round = 1; round <= 5; round += 1) {
+      for (const { id, store } of appenders) appended.push(await store.append(sampleLogDraft(round, { eventId: `store-${id}-${round}` })));
+    }
+    // Then all at once, each store on whatever head it remembers.
+    const concurrent = await Promise.all(
+      appenders.map(({ id, store }) =>
+        Promise.all(Array.from({ length: 10 }, (_, n) => store.append(sampleLogDraft(n + 1, { eventId: `burst-${id}-${n + 1}` })))),
+      ),
+    );
+    appended.push(...concurrent.flat());
+
+    const reader = appenders[0]?.store;
+    if (!reader) throw new Error("no appenders");
+    const stored = await collect(reader.read());
+    expect(stored.map((entry) => entry.seq)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    expect(await verifyChain(stored)).toMatchObject({ ok: true, checked: 60, head: { seq: 60 } });
+    expect(new Set(appended.map((entry) => entry.seq)).size).toBe(60);
+    for (const entry of appended) expect(stored[entry.seq - 1]).toEqual(entry);
+    // A stale head costs a failed PutItem and one head Query, never a wrong link.
+    for (const { calls } of appenders) expect(calls.byTable()[tableName]?.Query ?? 0).toBeGreaterThan(0);
   });
 
   it("an item edited in the table is named by verifyChain, and a mangled one is reported, not thrown", async () => {

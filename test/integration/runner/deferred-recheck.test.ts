@@ -42,7 +42,12 @@ async function engineWithQueue(clock: { now: Date }): Promise<{ deps: EngineDeps
 }
 
 async function createBucketEvent(bucket: string, at: Date): Promise<ChangeEvent> {
-  const record = cloudTrailRecord({ eventSource: "s3.amazonaws.com", eventName: "CreateBucket", eventTime: at, requestParameters: { bucketName: bucket } });
+  const record = cloudTrailRecord({
+    eventSource: "s3.amazonaws.com",
+    eventName: "CreateBucket",
+    eventTime: at,
+    requestParameters: { bucketName: bucket },
+  });
   const result = normaliseRecord(eventBridgeEnvelope(record), "test");
   if (result.kind !== "event") throw new Error(`not an event: ${JSON.stringify(result)}`);
   return result.event;
@@ -68,7 +73,7 @@ async function deferredCreation(prefix: string) {
   const clock = { now: new Date(created.getTime() + 1000) };
   const engine = await engineWithQueue(clock);
   const bucket = `${prefix}-${randomUUID().slice(0, 8)}`;
-  await createTestBucket(moto.clients.s3(MOTO_REGION), bucket);
+  await createTestBucket(await moto.clients.s3(MOTO_REGION), bucket);
   const event = await createBucketEvent(bucket, created);
 
   const first = await processEvent(event, engine.deps);
@@ -90,7 +95,7 @@ async function deferredCreation(prefix: string) {
 describe("a control's recheck-later through the real queue", () => {
   it("re-checks after the delay and ends as no-longer-applies when the tags landed meanwhile", async () => {
     const { engine, bucket, event, recheck } = await deferredCreation("settling");
-    await putBucketTags(moto.clients.s3(MOTO_REGION), bucket, { DataClassification: "Internal" });
+    await putBucketTags(await moto.clients.s3(MOTO_REGION), bucket, { DataClassification: "Internal" });
 
     const second = await processEvent(recheck, engine.deps);
     expect(second).toMatchObject({ noLongerApplies: expect.any(Number), duplicates: 0, deferred: 0 });
@@ -117,7 +122,7 @@ describe("a control's recheck-later through the real queue", () => {
     const local = new InProcessDeferralQueue(silentLogger);
     const realClock = { ...deps, now: () => new Date(), deferrals: local };
     const bucket = `local-${randomUUID().slice(0, 8)}`;
-    await createTestBucket(moto.clients.s3(MOTO_REGION), bucket);
+    await createTestBucket(await moto.clients.s3(MOTO_REGION), bucket);
     const event = await createBucketEvent(bucket, new Date(Date.now() - 1000));
     expect((await processEvent(event, realClock)).deferred).toBe(1);
     expect(local.pending).toBe(1);
@@ -132,7 +137,7 @@ describe("a control's recheck-later through the real queue", () => {
     const { deps } = await engineWithQueue(clock);
     const { deferrals: _none, ...withoutQueue } = deps;
     const bucket = `at-once-${randomUUID().slice(0, 8)}`;
-    await createTestBucket(moto.clients.s3(MOTO_REGION), bucket);
+    await createTestBucket(await moto.clients.s3(MOTO_REGION), bucket);
     const event = await createBucketEvent(bucket, clock.now);
     const report = await processEvent(event, withoutQueue);
     expect(report.deferred).toBe(0);

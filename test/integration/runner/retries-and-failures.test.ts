@@ -20,7 +20,7 @@ function engineDeps(aws: AwsClients): EngineDeps {
 
 async function unencryptedBucket(): Promise<Finding> {
   const bucket = `retry-${randomUUID().slice(0, 8)}`;
-  const s3 = moto.clients.s3(MOTO_REGION);
+  const s3 = await moto.clients.s3(MOTO_REGION);
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   await s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: [{ Key: "DataClassification", Value: "PHI" }] } }));
   return {
@@ -55,7 +55,7 @@ describe("the runner against faults", () => {
     const outcome = await executePlan({ control, plan, finding }, deps);
     expect(outcome.status).toBe("verified");
     expect(proxy.faults).toBe(3);
-    const encryption = await moto.clients.s3(MOTO_REGION).send(new GetBucketEncryptionCommand({ Bucket: finding.resource.id }));
+    const encryption = await (await moto.clients.s3(MOTO_REGION)).send(new GetBucketEncryptionCommand({ Bucket: finding.resource.id }));
     expect(encryption.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm).toBe("AES256");
   });
 
@@ -64,7 +64,7 @@ describe("the runner against faults", () => {
     const finding = await unencryptedBucket();
     const aws = createAwsClients({ endpoint: moto.endpoint, credentials: MOTO_CREDENTIALS, maxAttempts: 1, userAgent: "hipaa-remediate" });
     // Fault injection on a real client: the engine's role may not write the bucket's encryption.
-    aws.s3(MOTO_REGION).middlewareStack.add(
+    (await aws.s3(MOTO_REGION)).middlewareStack.add(
       (next, context) => async (args) => {
         if (context.commandName === "PutBucketEncryptionCommand") {
           throw Object.assign(new Error("User is not authorized to perform: s3:PutEncryptionConfiguration"), { name: "AccessDenied" });
@@ -81,7 +81,7 @@ describe("the runner against faults", () => {
     expect(entries.map((e) => e.stage)).toEqual(["failed"]);
     expect(entries[0]).toMatchObject({ reason: "apply failed", error: { name: "AccessDenied" }, resource: { arn: finding.resource.arn } });
     await expect(
-      moto.clients.s3(MOTO_REGION).send(new GetBucketEncryptionCommand({ Bucket: finding.resource.id })),
+      (await moto.clients.s3(MOTO_REGION)).send(new GetBucketEncryptionCommand({ Bucket: finding.resource.id })),
     ).rejects.toMatchObject({ name: "ServerSideEncryptionConfigurationNotFoundError" });
   });
 

@@ -26,9 +26,6 @@ describe("CachedExemptionStore", () => {
     expect((await cached.list()).map((e) => e.resource)).toEqual(["arn:aws:s3:::granted-elsewhere"]);
 
     await cached.add(exemption("arn:aws:s3:::granted-here"));
-    expect((await cached.list()).map((e) => e.resource).sort()).toEqual([
-      "arn:aws:s3:::granted-elsewhere",
-      "arn:aws:s3:::granted-here",
-    ]);
+    expect((await cached.list()).map((e) => e.resource).sort()).toEqual(["arn:aws:s3:::granted-elsewhere", "arn:aws:s3:::granted-here"]);
   });
 });

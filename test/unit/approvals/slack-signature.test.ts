@@ -33,9 +33,7 @@ function failure(run: () => void): SlackSignatureError {
 
 describe("Slack request signature", () => {
   it("accepts Slack's published example vector", () => {
-    expect(computeSlackSignature(SLACK_EXAMPLE.signingSecret, SLACK_EXAMPLE.timestamp, SLACK_EXAMPLE.body)).toBe(
-      SLACK_EXAMPLE.signature,
-    );
+    expect(computeSlackSignature(SLACK_EXAMPLE.signingSecret, SLACK_EXAMPLE.timestamp, SLACK_EXAMPLE.body)).toBe(SLACK_EXAMPLE.signature);
     const request = {
       rawBody: SLACK_EXAMPLE.body,
       headers: { "X-Slack-Request-Timestamp": SLACK_EXAMPLE.timestamp, "X-Slack-Signature": SLACK_EXAMPLE.signature },

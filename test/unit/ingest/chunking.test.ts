@@ -32,10 +32,21 @@ const shapes: Record<string, Buffer> = {
   "JSON lines": Buffer.from(records.map((r) => JSON.stringify(r)).join("\r\n")),
   "gzip log file": gzipSync(JSON.stringify({ Records: records })),
   "JSON lines with bad lines": Buffer.from(
-    [JSON.stringify(records[0]), '{"eventName": "x", "a": "unterminated', JSON.stringify(records[1]), '{"a": {"b": 1}', JSON.stringify(records[2]), "[1, 2"].join("\n"),
+    [
+      JSON.stringify(records[0]),
+      '{"eventName": "x", "a": "unterminated',
+      JSON.stringify(records[1]),
+      '{"a": {"b": 1}',
+      JSON.stringify(records[2]),
+      "[1, 2",
+    ].join("\n"),
   ),
-  "log file with a syntax error": Buffer.from(`{"Records":[${JSON.stringify(records[0])},${JSON.stringify(records[1])} ${JSON.stringify(records[2])}]}`),
-  "log file with extra keys after Records": Buffer.from(`{"Records":[${JSON.stringify(records[0])}], "other": {"x": "]}"}}\n${JSON.stringify(records[1])}`),
+  "log file with a syntax error": Buffer.from(
+    `{"Records":[${JSON.stringify(records[0])},${JSON.stringify(records[1])} ${JSON.stringify(records[2])}]}`,
+  ),
+  "log file with extra keys after Records": Buffer.from(
+    `{"Records":[${JSON.stringify(records[0])}], "other": {"x": "]}"}}\n${JSON.stringify(records[1])}`,
+  ),
 };
 
 const chunkings: number[][] = [[1], [2], [3], [5, 1], [7, 13, 64], [4096]];

@@ -72,7 +72,9 @@ function sourceOf(result: IngestResult): string {
 
 describe("the public CloudTrail corpus", () => {
   it("is present beside the repository", () => {
-    expect(existsSync(corpusDir), `expected the shared corpus at ${corpusDir} (../shared/corpus relative to the repository root)`).toBe(true);
+    expect(existsSync(corpusDir), `expected the shared corpus at ${corpusDir} (../shared/corpus relative to the repository root)`).toBe(
+      true,
+    );
   });
 
   it("reads every file without throwing, one result per record, with reasons for everything not used", async () => {

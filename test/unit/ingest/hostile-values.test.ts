@@ -31,7 +31,9 @@ describe("values the engine cannot carry become one rejection naming the field",
       const results = await resultsOf(text);
       expect(kindsOf(results)).toEqual(["rejected", "rejected", "event"]);
       for (const result of results.slice(0, 2)) {
-        expect(reasonOf(result)).toMatch(/^requestParameters\.hostile(\.a|\[0\])*(…\(\d+ more levels\))?: (a number too large for JSON|nested deeper than 64 levels)/);
+        expect(reasonOf(result)).toMatch(
+          /^requestParameters\.hostile(\.a|\[0\])*(…\(\d+ more levels\))?: (a number too large for JSON|nested deeper than 64 levels)/,
+        );
       }
       expect(eventOf(results[2]).id).toBe("00000000-0000-4000-8000-000000000003");
     });
@@ -42,18 +44,27 @@ describe("values the engine cannot carry become one rejection naming the field",
     const results = await resultsOf(text);
     expect(kindsOf(results)).toEqual(["event", "rejected", "rejected", "event"]);
     expect(reasonOf(results[1])).toMatch(/^Records\[1\]\.requestParameters\.hostile: a number too large/);
-    expect(reasonOf(results[2])).toMatch(/^Records\[2\]\.requestParameters\.hostile\[0\]\[0\]\[0\]\[0\]…\(\d+ more levels\): nested deeper than 64 levels/);
+    expect(reasonOf(results[2])).toMatch(
+      /^Records\[2\]\.requestParameters\.hostile\[0\]\[0\]\[0\]\[0\]…\(\d+ more levels\): nested deeper than 64 levels/,
+    );
   });
 
   it("inside an EventBridge envelope, the path goes through detail", () => {
-    const envelope = JSON.stringify(eventBridgeEnvelope(fixedRecord(1, { requestParameters: { bucketName: "b", size: 1 } }))).replace('"size":1', '"size":1e999');
+    const envelope = JSON.stringify(eventBridgeEnvelope(fixedRecord(1, { requestParameters: { bucketName: "b", size: 1 } }))).replace(
+      '"size":1',
+      '"size":1e999',
+    );
     const results = ingestValue(JSON.parse(envelope), "post");
     expect(kindsOf(results)).toEqual(["rejected"]);
     expect(reasonOf(results[0])).toMatch(/^detail\.requestParameters\.size: a number too large/);
   });
 
   it("arrays nested 100k deep around records are one rejection, not a stack overflow", async () => {
-    for (const text of [deepArrays(100_000), `{"Records": ${deepArrays(100_000)}}`, `[${deepArrays(100_000)}, ${JSON.stringify(fixedRecord(1))}]`]) {
+    for (const text of [
+      deepArrays(100_000),
+      `{"Records": ${deepArrays(100_000)}}`,
+      `[${deepArrays(100_000)}, ${JSON.stringify(fixedRecord(1))}]`,
+    ]) {
       const results = await resultsOf(text);
       const rejected = results.filter((r) => r.kind === "rejected");
       expect(rejected).toHaveLength(1);
@@ -65,7 +76,11 @@ describe("values the engine cannot carry become one rejection naming the field",
   it("in an SQS message body, the path goes through body", () => {
     const body = recordWith("1e999", 1);
     const result = parseSqsRecord({ messageId: "m-1", body, eventSource: "aws:sqs" });
-    expect(result).toEqual({ kind: "rejected", source: "sqs:m-1", reason: expect.stringMatching(/^body\.requestParameters\.hostile: a number too large/) });
+    expect(result).toEqual({
+      kind: "rejected",
+      source: "sqs:m-1",
+      reason: expect.stringMatching(/^body\.requestParameters\.hostile: a number too large/),
+    });
   });
 
   it("keeps ordinary large and precise numbers", async () => {

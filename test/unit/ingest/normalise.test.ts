@@ -80,7 +80,10 @@ describe("normaliseRecord: tolerance of real-world shapes", () => {
   });
 
   it("leaves S3 list-valued parameters as they are for controls to read", () => {
-    const record = fixedRecord(7, { eventName: "PutBucketAcl", requestParameters: { bucketName: ["phi-x"], host: ["phi-x.s3.amazonaws.com"], acl: [""] } });
+    const record = fixedRecord(7, {
+      eventName: "PutBucketAcl",
+      requestParameters: { bucketName: ["phi-x"], host: ["phi-x.s3.amazonaws.com"], acl: [""] },
+    });
     expect(eventOf(normaliseRecord(record, "t")).request).toEqual({ bucketName: ["phi-x"], host: ["phi-x.s3.amazonaws.com"], acl: [""] });
   });
 
@@ -112,7 +115,12 @@ describe("normaliseRecord: tolerance of real-world shapes", () => {
   });
 
   it('reads the placeholder "..." as no value', () => {
-    const record = { ...fixedRecord(14), awsRegion: "...", recipientAccountId: "...", userIdentity: { type: "...", userName: "...", accountId: "..." } };
+    const record = {
+      ...fixedRecord(14),
+      awsRegion: "...",
+      recipientAccountId: "...",
+      userIdentity: { type: "...", userName: "...", accountId: "..." },
+    };
     const event = eventOf(normaliseRecord(record, "t"));
     expect(event).toMatchObject({ region: "unknown", account: "unknown", actor: { type: "Unknown", userName: undefined } });
   });
@@ -161,7 +169,10 @@ describe("normaliseRecord: what is not a change", () => {
   });
 
   it("ignores EventBridge events that are not CloudTrail API calls, naming the detail-type", () => {
-    const result = normaliseRecord({ version: "0", id: "e1", "detail-type": "EC2 Instance State-change Notification", source: "aws.ec2", detail: { state: "running" } }, "t");
+    const result = normaliseRecord(
+      { version: "0", id: "e1", "detail-type": "EC2 Instance State-change Notification", source: "aws.ec2", detail: { state: "running" } },
+      "t",
+    );
     expect(result).toMatchObject({
       kind: "ignored",
       reason: 'EventBridge event of detail-type "EC2 Instance State-change Notification" is not a CloudTrail API call or console sign-in',
@@ -193,7 +204,15 @@ describe("normaliseRecord: what is not a change", () => {
   });
 
   it("ignores CloudTrail Insights events", () => {
-    const insight = { eventVersion: "1.08", eventTime: "2024-01-01T00:00:00Z", awsRegion: "us-east-1", eventID: "i-1", eventType: "AwsCloudTrailInsight", recipientAccountId: "123456789012", insightDetails: {} };
+    const insight = {
+      eventVersion: "1.08",
+      eventTime: "2024-01-01T00:00:00Z",
+      awsRegion: "us-east-1",
+      eventID: "i-1",
+      eventType: "AwsCloudTrailInsight",
+      recipientAccountId: "123456789012",
+      insightDetails: {},
+    };
     expect(normaliseRecord(insight, "t")).toMatchObject({ kind: "ignored", eventId: "i-1" });
   });
 });
@@ -276,7 +295,10 @@ describe("hasCloudTrailRecordShape (the hot-path check) agrees with cloudTrailRe
 
 describe("ingestValue: any accepted shape, one result per record", () => {
   it("expands arrays and log files, with sources that locate each record", () => {
-    const results = ingestValue([{ Records: [fixedRecord(50), fixedRecord(51, { errorCode: "NoSuchBucket" })] }, eventBridgeEnvelope(fixedRecord(52))], "in.json");
+    const results = ingestValue(
+      [{ Records: [fixedRecord(50), fixedRecord(51, { errorCode: "NoSuchBucket" })] }, eventBridgeEnvelope(fixedRecord(52))],
+      "in.json",
+    );
     expect(kindsOf(results)).toEqual(["event", "ignored", "event"]);
     expect(results.map((r) => (r.kind === "event" ? r.event.origin : r.source))).toEqual([
       "in.json#[0].Records[0]",

@@ -23,13 +23,18 @@ const lead = fc.constantFrom("", " ", "\t", "  \t", "\uFEFF", " \uFEFF");
 describe("ingestion, property-based", () => {
   it("never throws on arbitrary bytes, plain or gzip, and gives every rejection a reason", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ maxLength: 2048 }), fc.boolean(), fc.array(fc.integer({ min: 1, max: 97 }), { minLength: 1, maxLength: 3 }), async (bytes, gzip, sizes) => {
-        const input = gzip ? gzipSync(bytes) : Buffer.from(bytes);
-        const results = await collect(readChangeEventsFromStream(chunkedStream(input, sizes), "in"));
-        for (const result of results) {
-          if (result.kind !== "event") expect(result.reason.trim()).not.toBe("");
-        }
-      }),
+      fc.asyncProperty(
+        fc.uint8Array({ maxLength: 2048 }),
+        fc.boolean(),
+        fc.array(fc.integer({ min: 1, max: 97 }), { minLength: 1, maxLength: 3 }),
+        async (bytes, gzip, sizes) => {
+          const input = gzip ? gzipSync(bytes) : Buffer.from(bytes);
+          const results = await collect(readChangeEventsFromStream(chunkedStream(input, sizes), "in"));
+          for (const result of results) {
+            if (result.kind !== "event") expect(result.reason.trim()).not.toBe("");
+          }
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -37,13 +42,19 @@ describe("ingestion, property-based", () => {
   it("accounts for every line of JSON lines: one result each, in order, at any chunking", async () => {
     const body = fc.array(fc.tuple(lead, fc.oneof(recordLine, garbageLine, truncatedLine, hostileLine)), { minLength: 1, maxLength: 12 });
     await fc.assert(
-      fc.asyncProperty(recordLine, body, fc.constantFrom("\n", "\r\n"), fc.array(fc.integer({ min: 1, max: 211 }), { minLength: 1, maxLength: 3 }), async (first, rest, newline, sizes) => {
-        // The first line shows the input is JSON lines; from then on every line is its own unit.
-        const lines = [first, ...rest.map(([indent, text]) => `${indent}${text}`)];
-        const input = Buffer.from(lines.join(newline));
-        const results = await collect(readChangeEventsFromStream(chunkedStream(input, sizes), "in"));
-        expect(results.map(originOf)).toEqual(lines.map((_, index) => `in#line ${index + 1}`));
-      }),
+      fc.asyncProperty(
+        recordLine,
+        body,
+        fc.constantFrom("\n", "\r\n"),
+        fc.array(fc.integer({ min: 1, max: 211 }), { minLength: 1, maxLength: 3 }),
+        async (first, rest, newline, sizes) => {
+          // The first line shows the input is JSON lines; from then on every line is its own unit.
+          const lines = [first, ...rest.map(([indent, text]) => `${indent}${text}`)];
+          const input = Buffer.from(lines.join(newline));
+          const results = await collect(readChangeEventsFromStream(chunkedStream(input, sizes), "in"));
+          expect(results.map(originOf)).toEqual(lines.map((_, index) => `in#line ${index + 1}`));
+        },
+      ),
       { numRuns: RUNS },
     );
   });

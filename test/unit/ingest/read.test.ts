@@ -29,7 +29,11 @@ function sourceOf(result: IngestResult): string {
 }
 
 const logFile = JSON.stringify({
-  Records: [fixedRecord(0), fixedRecord(1, { errorCode: "AccessDenied" }), fixedRecord(2, { eventSource: "ec2.amazonaws.com", eventName: "RunInstances" })],
+  Records: [
+    fixedRecord(0),
+    fixedRecord(1, { errorCode: "AccessDenied" }),
+    fixedRecord(2, { eventSource: "ec2.amazonaws.com", eventName: "RunInstances" }),
+  ],
 });
 
 describe("readChangeEvents: accepted shapes", () => {
@@ -101,7 +105,8 @@ describe("readChangeEvents: accepted shapes", () => {
   });
 
   it('reads "-" from the process\'s stdin', () => {
-    const script = 'import { readChangeEvents } from "@hipaa-remediate/core"; for await (const r of readChangeEvents(["-"])) console.log(r.kind, r.kind === "event" ? r.event.origin : r.source);';
+    const script =
+      'import { readChangeEvents } from "@hipaa-remediate/core"; for await (const r of readChangeEvents(["-"])) console.log(r.kind, r.kind === "event" ? r.event.origin : r.source);';
     const input = `${JSON.stringify(fixedRecord(62))}\nnot json\n${JSON.stringify(fixedRecord(63, { errorCode: "AccessDenied" }))}\n`;
     const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
       cwd: resolve(import.meta.dirname, "../../.."),
@@ -161,7 +166,11 @@ describe("readChangeEvents: bad input", () => {
     const results = await collect(readChangeEvents([path]));
     const last = results.at(-1);
     expect(last?.kind).toBe("rejected");
-    expect(reasonOf(last)).toMatch(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}: gzip data is cut short inside a gzip member: it ends at compressed byte ${Math.floor(full.length / 2)} after \\d+ bytes of data \\(line 1\\); Records\\[\\d+\\] and the rest of the file were skipped$`));
+    expect(reasonOf(last)).toMatch(
+      new RegExp(
+        `^${path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}: gzip data is cut short inside a gzip member: it ends at compressed byte ${Math.floor(full.length / 2)} after \\d+ bytes of data \\(line 1\\); Records\\[\\d+\\] and the rest of the file were skipped$`,
+      ),
+    );
     const events = eventsOf(results);
     expect(events.length).toBeGreaterThan(0);
     expect(events.length).toBeLessThan(200);
@@ -176,10 +185,17 @@ describe("readChangeEvents: bad input", () => {
   });
 
   it("names the path of a field of the wrong type inside a log file", async () => {
-    const path = write("wrong-type.json", JSON.stringify({ Records: [fixedRecord(90), { ...fixedRecord(91), eventName: 5 }, fixedRecord(92)] }));
+    const path = write(
+      "wrong-type.json",
+      JSON.stringify({ Records: [fixedRecord(90), { ...fixedRecord(91), eventName: 5 }, fixedRecord(92)] }),
+    );
     const results = await collect(readChangeEvents([path]));
     expect(kindsOf(results)).toEqual(["event", "rejected", "event"]);
-    expect(results[1]).toEqual({ kind: "rejected", source: `${path}#Records[1]`, reason: "Records[1].eventName: expected a string, got number" });
+    expect(results[1]).toEqual({
+      kind: "rejected",
+      source: `${path}#Records[1]`,
+      reason: "Records[1].eventName: expected a string, got number",
+    });
   });
 
   it("rejects files that are not JSON, zip archives included, and yields nothing for an empty file", async () => {

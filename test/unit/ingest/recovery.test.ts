@@ -25,7 +25,17 @@ async function resultsAtEveryChunking(text: string): Promise<IngestResult[]> {
 
 describe("JSON lines: every line yields exactly one result, whatever came before it", () => {
   it("after malformed lines, and for lines led by spaces, a tab or a byte-order mark", async () => {
-    const text = [line(1), "not json", "also: not json", line(2), `   ${line(3)}`, `\t${line(4)}`, `\uFEFF${line(5)}`, "}{ garbage", line(6)].join("\n");
+    const text = [
+      line(1),
+      "not json",
+      "also: not json",
+      line(2),
+      `   ${line(3)}`,
+      `\t${line(4)}`,
+      `\uFEFF${line(5)}`,
+      "}{ garbage",
+      line(6),
+    ].join("\n");
     const results = await resultsAtEveryChunking(text);
     expect(results.map(originOf)).toEqual(Array.from({ length: 9 }, (_, i) => `in#line ${i + 1}`));
     expect(kindsOf(results)).toEqual(["event", "rejected", "rejected", "event", "event", "event", "event", "rejected", "event"]);
@@ -33,7 +43,16 @@ describe("JSON lines: every line yields exactly one result, whatever came before
   });
 
   it("after a line that opens a bracket or string it never closes, however the next lines are indented", async () => {
-    const text = [line(1), '{"eventName": "PutBucketAcl", "requestParameters": {', `  ${line(2)}`, '{"eventName": "x", "a": "never closed', `\t${line(3)}`, `[${line(4)},`, `\uFEFF${line(5)}`, line(6)].join("\n");
+    const text = [
+      line(1),
+      '{"eventName": "PutBucketAcl", "requestParameters": {',
+      `  ${line(2)}`,
+      '{"eventName": "x", "a": "never closed',
+      `\t${line(3)}`,
+      `[${line(4)},`,
+      `\uFEFF${line(5)}`,
+      line(6),
+    ].join("\n");
     const results = await resultsAtEveryChunking(text);
     expect(results.map((r) => `${r.kind} ${originOf(r)}`)).toEqual([
       "event in#line 1",
@@ -59,11 +78,17 @@ describe("JSON lines: every line yields exactly one result, whatever came before
   it("a log file on one line that breaks off loses only its line", async () => {
     const broken = `{"Records":[${line(1)},${line(2).slice(0, 40)}`;
     const results = await resultsAtEveryChunking([line(0), broken, `{"Records":[${line(3)}]}`].join("\n"));
-    expect(results.map((r) => `${r.kind} ${originOf(r)}`)).toEqual(["event in#line 1", "event in#line 2.Records[0]", "rejected in#line 2.Records[1]", "event in#line 3.Records[0]"]);
+    expect(results.map((r) => `${r.kind} ${originOf(r)}`)).toEqual([
+      "event in#line 1",
+      "event in#line 2.Records[0]",
+      "rejected in#line 2.Records[1]",
+      "event in#line 3.Records[0]",
+    ]);
   });
 
   it("still reads pretty-printed values, one after another, and breaks one off only where a new value clearly starts", async () => {
-    const pretty = (index: number) => JSON.stringify(fixedRecord(index, { requestParameters: { bucketName: `b${index}`, list: [{}, [], { a: [1] }] } }), null, 2);
+    const pretty = (index: number) =>
+      JSON.stringify(fixedRecord(index, { requestParameters: { bucketName: `b${index}`, list: [{}, [], { a: [1] }] } }), null, 2);
     const text = [pretty(1), pretty(2), '{\n  "eventName": "x",\n  "requestParameters": {', `    ${line(3)}`].join("\n");
     const results = await resultsAtEveryChunking(text);
     expect(kindsOf(results)).toEqual(["event", "event", "rejected", "event"]);
@@ -99,7 +124,9 @@ describe("gzip input is decoded as far as it is valid", () => {
     const results = await read("trailing.json.gz", Buffer.concat([first, second, Buffer.from("trailing garbage\n")]));
     expect(results.filter((r) => r.kind === "event")).toHaveLength(800);
     expect(results.filter((r) => r.kind === "rejected").map(reasonOf)).toEqual([
-      expect.stringMatching(/the bytes after the last complete gzip member \(from compressed byte \d+\) are not gzip data.*the rest of the file was skipped$/),
+      expect.stringMatching(
+        /the bytes after the last complete gzip member \(from compressed byte \d+\) are not gzip data.*the rest of the file was skipped$/,
+      ),
     ]);
     expect(gzipRecovers("trailing.json.gz")).toBeGreaterThan(0);
   });

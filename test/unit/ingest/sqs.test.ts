@@ -28,7 +28,12 @@ describe("parseSqsRecord", () => {
     const envelope = eventBridgeEnvelope(fixedRecord(1));
     delete envelope.account; // moto's EventBridge -> SQS body has no account
     const event = eventOf(parseSqsRecord(sqsRecord(JSON.stringify(envelope), "m-1")));
-    expect(event).toMatchObject({ id: "00000000-0000-4000-8000-000000000001", name: "PutBucketEncryption", origin: "sqs:m-1", account: "123456789012" });
+    expect(event).toMatchObject({
+      id: "00000000-0000-4000-8000-000000000001",
+      name: "PutBucketEncryption",
+      origin: "sqs:m-1",
+      account: "123456789012",
+    });
   });
 
   it("rejects a body that is not JSON, naming body", () => {
@@ -54,7 +59,10 @@ describe("parseSqsRecord", () => {
       source: "sqs:m-4",
       reason: "body: expected a string, got an object",
     });
-    expect(parseSqsRecord({ body: "{}" })).toMatchObject({ source: "sqs:unknown", reason: "messageId: expected a string, but it is missing" });
+    expect(parseSqsRecord({ body: "{}" })).toMatchObject({
+      source: "sqs:unknown",
+      reason: "messageId: expected a string, but it is missing",
+    });
   });
 
   it("ignores a failed call and a non-CloudTrail event carried by a message", () => {
@@ -66,7 +74,10 @@ describe("parseSqsRecord", () => {
 
   it("rejects a body holding a whole log file, which no EventBridge target receives", () => {
     const body = JSON.stringify({ Records: [fixedRecord(6), fixedRecord(7)] });
-    expect(parseSqsRecord(sqsRecord(body, "m-6"))).toMatchObject({ kind: "rejected", reason: expect.stringMatching(/^body: holds a CloudTrail log file of 2 records/) });
+    expect(parseSqsRecord(sqsRecord(body, "m-6"))).toMatchObject({
+      kind: "rejected",
+      reason: expect.stringMatching(/^body: holds a CloudTrail log file of 2 records/),
+    });
   });
 
   it("reads a saved Lambda SQS event file through the stream reader, one result per message", async () => {

@@ -10,7 +10,11 @@ const RECORDS = 200_000;
  * so the reader must consume it as it comes. Every tenth record is a failed call.
  */
 function generatedLogFile(): Readable {
-  const template = fixedRecord(1, { eventSource: "ec2.amazonaws.com", eventName: "CreateTags", requestParameters: { resourcesSet: { items: [{ resourceId: "i-0abc" }] } } });
+  const template = fixedRecord(1, {
+    eventSource: "ec2.amazonaws.com",
+    eventName: "CreateTags",
+    requestParameters: { resourcesSet: { items: [{ resourceId: "i-0abc" }] } },
+  });
   const failedTemplate = { ...template, errorCode: "Client.UnauthorizedOperation" };
   return Readable.from(
     (function* () {

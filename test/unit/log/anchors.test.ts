@@ -45,7 +45,12 @@ function entryAt(seq: number): LogEntry {
 }
 
 function replaceRow(seq: number, entry: LogEntry): void {
-  db.prepare("UPDATE log_entries SET entry = ?, hash = ?, event_id = ? WHERE seq = ?").run(canonicalJson(entry), entry.hash, entry.eventId ?? null, seq);
+  db.prepare("UPDATE log_entries SET entry = ?, hash = ?, event_id = ? WHERE seq = ?").run(
+    canonicalJson(entry),
+    entry.hash,
+    entry.eventId ?? null,
+    seq,
+  );
 }
 
 async function verifyAgainstAnchors() {
@@ -85,12 +90,18 @@ describe("verify against anchors: every classic tamper is caught", () => {
   it("an inserted entry", async () => {
     const forged = nextEntry(chainLink(entryAt(3)), sampleLogDraft(99, { stage: "approved", reason: "forged" }));
     db.exec("UPDATE log_entries SET seq = -seq WHERE seq >= 4; UPDATE log_entries SET seq = 1 - seq WHERE seq < 0;");
-    db.prepare("INSERT INTO log_entries (seq, entry, event_id, hash) VALUES (4, ?, ?, ?)").run(canonicalJson(forged), forged.eventId ?? null, forged.hash);
+    db.prepare("INSERT INTO log_entries (seq, entry, event_id, hash) VALUES (4, ?, ?, ?)").run(
+      canonicalJson(forged),
+      forged.eventId ?? null,
+      forged.hash,
+    );
     expect(await verifyAgainstAnchors()).toMatchObject({ ok: false, checked: 3, firstBad: { seq: 4, problem: "inserted" } });
   });
 
   it("reordered entries", async () => {
-    db.exec("UPDATE log_entries SET seq = -3 WHERE seq = 3; UPDATE log_entries SET seq = 3 WHERE seq = 6; UPDATE log_entries SET seq = 6 WHERE seq = -3;");
+    db.exec(
+      "UPDATE log_entries SET seq = -3 WHERE seq = 3; UPDATE log_entries SET seq = 3 WHERE seq = 6; UPDATE log_entries SET seq = 6 WHERE seq = -3;",
+    );
     expect(await verifyAgainstAnchors()).toMatchObject({ ok: false, checked: 2, firstBad: { seq: 6, problem: "reordered" } });
   });
 
@@ -167,7 +178,9 @@ describe("verify against anchors: every classic tamper is caught", () => {
     db.prepare("UPDATE log_entries SET entry = ? WHERE seq = 4").run(`{"stage":"verified",${row.entry.slice(1)}`);
     const report = await verifyAgainstAnchors();
     expect(report).toMatchObject({ ok: false, checked: 3, firstBad: { seq: 4, problem: "edited" } });
-    expect(report.firstBad?.detail).toBe("log entry stored at seq 4 is not as it was written: its JSON has a duplicated key or was re-serialised");
+    expect(report.firstBad?.detail).toBe(
+      "log entry stored at seq 4 is not as it was written: its JSON has a duplicated key or was re-serialised",
+    );
   });
 
   it("entries appended after the anchor still verify", async () => {
@@ -198,7 +211,9 @@ describe("FileAnchorStore", () => {
 
   it("refuses an edited or cut anchors file, naming the line", async () => {
     appendFileSync(anchors.location, '{"seq":"nine","hash":"x","at":"now"}\n');
-    await expect(anchors.list()).rejects.toThrow(new AnchorStoreError(`${anchors.location} line 2 is not an anchor: seq: Invalid input: expected number, received string`));
+    await expect(anchors.list()).rejects.toThrow(
+      new AnchorStoreError(`${anchors.location} line 2 is not an anchor: seq: Invalid input: expected number, received string`),
+    );
     writeFileSync(anchors.location, readFileSync(anchors.location, "utf8").split("\n")[0] ?? "");
     await expect(anchors.list()).rejects.toThrow(/the last line is incomplete/);
   });

@@ -46,7 +46,9 @@ describe("DynamoDbLogStore append under contention", () => {
     dynamo.on(PutCommand).rejects(conflict);
     const delays: number[] = [];
 
-    const error: unknown = await store({ maxAttempts: 4, delays }).append(sampleLogDraft(2)).catch((e: unknown) => e);
+    const error: unknown = await store({ maxAttempts: 4, delays })
+      .append(sampleLogDraft(2))
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(LogAppendConflictError);
     expect(error).toMatchObject({ attempts: 4, cause: conflict });

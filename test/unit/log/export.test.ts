@@ -88,27 +88,22 @@ describe("writeLogCsv", () => {
     expect(cell(second, "prevHash")).toBe(entries[0]?.hash);
     expect(cell(second, "hash")).toBe(entries[1]?.hash);
     const third = rows[2] ?? [];
-    expect([cell(third, "eventId"), cell(third, "resource"), cell(third, "decidedBy"), cell(third, "mode")]).toEqual([
-      "",
-      "",
-      "",
-      "auto",
-    ]);
+    expect([cell(third, "eventId"), cell(third, "resource"), cell(third, "decidedBy"), cell(third, "mode")]).toEqual(["", "", "", "auto"]);
   });
 
   it("defuses cells a spreadsheet would run as formulas", async () => {
-    const entries = chainOf({ reason: "=HYPERLINK(\"http://evil\",\"x\")" }, { actor: "@SUM(A1)" });
+    const entries = chainOf({ reason: '=HYPERLINK("http://evil","x")' }, { actor: "@SUM(A1)" });
     const { out, text } = slowSink();
     await writeLogCsv(entries, out);
     const [, first, second] = parseCsv(text());
-    expect(first?.[LOG_CSV_COLUMNS.indexOf("reason")]).toBe("'=HYPERLINK(\"http://evil\",\"x\")");
+    expect(first?.[LOG_CSV_COLUMNS.indexOf("reason")]).toBe('\'=HYPERLINK("http://evil","x")');
     expect(second?.[LOG_CSV_COLUMNS.indexOf("actor")]).toBe("'@SUM(A1)");
   });
 });
 
 describe("writeLogJson and writeLogJsonLines", () => {
   it("writes a JSON array that parses back to the entries and still verifies", async () => {
-    const entries = chainOf({}, { details: { note: "line\nbreak, \"quoted\"" } }, {});
+    const entries = chainOf({}, { details: { note: 'line\nbreak, "quoted"' } }, {});
     const { out, text } = slowSink();
     expect(await writeLogJson(streamed(entries), out)).toBe(3);
     const parsed: unknown = JSON.parse(text());

@@ -1,10 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  assertLoggable,
-  MAX_CONFIGURATION_STRING_LENGTH,
-  UnloggableEntryError,
-  type LogDraft,
-} from "@hipaa-remediate/core";
+import { assertLoggable, MAX_CONFIGURATION_STRING_LENGTH, UnloggableEntryError, type LogDraft } from "@hipaa-remediate/core";
 import { sampleLogDraft } from "../../support/log-drafts";
 
 function refusal(draft: LogDraft): UnloggableEntryError {

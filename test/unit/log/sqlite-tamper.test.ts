@@ -51,9 +51,7 @@ describe("tampering with the SQLite log", () => {
   });
 
   it("one edited byte names that entry as edited", async () => {
-    const changed = db
-      .prepare("UPDATE log_entries SET entry = replace(entry, '(#4)', '(#5)') WHERE seq = 4")
-      .run().changes;
+    const changed = db.prepare("UPDATE log_entries SET entry = replace(entry, '(#4)', '(#5)') WHERE seq = 4").run().changes;
     expect(changed).toBe(1);
     const report = await verifyChain(store.read());
     expect(report).toMatchObject({

@@ -1,11 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  CorruptLogEntryError,
-  entryHash,
-  nextEntry,
-  verifyChain,
-  type LogEntry,
-} from "@hipaa-remediate/core";
+import { CorruptLogEntryError, entryHash, nextEntry, verifyChain, type LogEntry } from "@hipaa-remediate/core";
 import { sampleLogDraft } from "../../support/log-drafts";
 
 function chainOf(length: number): LogEntry[] {

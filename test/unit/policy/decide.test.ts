@@ -11,7 +11,15 @@ function policy(text: string) {
 
 function decideWith(
   text: string,
-  options: { control?: { id: string; defaultMode?: Mode }; tags?: Record<string, string>; arn?: string; account?: string; region?: string; autoFixesInWindow?: number; now?: Date } = {},
+  options: {
+    control?: { id: string; defaultMode?: Mode };
+    tags?: Record<string, string>;
+    arn?: string;
+    account?: string;
+    region?: string;
+    autoFixesInWindow?: number;
+    now?: Date;
+  } = {},
 ): Decision {
   return decide({
     finding: finding({
@@ -157,7 +165,9 @@ exemptions:
   });
 
   it("a date-only expiry lasts through that day and lapses right after it", () => {
-    expect(decideWith(fileExemptions, { arn: "arn:aws:s3:::legacy-billing", now: new Date("2026-06-15T23:59:59.999Z") }).mode).toBe("exempt");
+    expect(decideWith(fileExemptions, { arn: "arn:aws:s3:::legacy-billing", now: new Date("2026-06-15T23:59:59.999Z") }).mode).toBe(
+      "exempt",
+    );
     expect(decideWith(fileExemptions, { arn: "arn:aws:s3:::legacy-billing", now: new Date("2026-06-16T00:00:00Z") }).mode).toBe("auto");
   });
 
@@ -190,7 +200,9 @@ exemptions:
 
   it("an exemption tag on the resource exempts it", () => {
     const decision = decideWith("defaultMode: auto", {
-      tags: { "hipaa-remediate:exemption": `controls=${ENCRYPTION_ID}+iam-access-key-rotation reason=vendor appliance owner=alice@example.com expires=2027-01-31` },
+      tags: {
+        "hipaa-remediate:exemption": `controls=${ENCRYPTION_ID}+iam-access-key-rotation reason=vendor appliance owner=alice@example.com expires=2027-01-31`,
+      },
     });
     expect(decision.mode).toBe("exempt");
     expect(decision.exemption).toEqual({
@@ -297,7 +309,9 @@ describe("rate limit", () => {
   });
 
   it("does not touch approve or dry-run", () => {
-    expect(decideWith("defaultMode: approve\nrateLimit: { maxAutoFixes: 0 }", { autoFixesInWindow: 10 }).reason).toBe("policy default mode approve");
+    expect(decideWith("defaultMode: approve\nrateLimit: { maxAutoFixes: 0 }", { autoFixesInWindow: 10 }).reason).toBe(
+      "policy default mode approve",
+    );
     expect(decideWith("rateLimit: { maxAutoFixes: 0 }", { autoFixesInWindow: 10 }).mode).toBe("dry-run");
   });
 
@@ -310,7 +324,13 @@ describe("purity", () => {
   it("gives the same decision for the same input and does not change the policy", () => {
     const loaded = policy(`defaultMode: auto\noverrides: [{ match: { tags: { Environment: prod } }, mode: approve }]`);
     const snapshot = structuredClone(loaded);
-    const input = { finding: finding({ tags: { Environment: "prod" } }), control: encryption, policy: loaded, now: NOW, autoFixesInWindow: 0 };
+    const input = {
+      finding: finding({ tags: { Environment: "prod" } }),
+      control: encryption,
+      policy: loaded,
+      now: NOW,
+      autoFixesInWindow: 0,
+    };
     expect(decide(input)).toEqual(decide(input));
     expect(loaded).toEqual(snapshot);
   });

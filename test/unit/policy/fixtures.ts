@@ -43,17 +43,26 @@ export function fakeControl<O>(id: string, options: z.ZodType<O>, defaultMode?: 
 export const ENCRYPTION_ID = "s3-bucket-default-encryption";
 
 export const encryptionOptions = z.strictObject({
-  kmsKeyId: z.string().regex(/^arn:aws:kms:/, "expected a KMS key ARN").optional(),
+  kmsKeyId: z
+    .string()
+    .regex(/^arn:aws:kms:/, "expected a KMS key ARN")
+    .optional(),
   bucketKeyEnabled: z.boolean().default(true),
 });
 
 export const encryptionControl = fakeControl(ENCRYPTION_ID, encryptionOptions);
-export const rotationControl = fakeControl("iam-access-key-rotation", z.strictObject({ maxAgeDays: z.number().int().positive().default(90) }), "approve");
+export const rotationControl = fakeControl(
+  "iam-access-key-rotation",
+  z.strictObject({ maxAgeDays: z.number().int().positive().default(90) }),
+  "approve",
+);
 export const publicSubnetControl = fakeControl("ec2-instance-in-public-subnet", z.strictObject({}));
 
 export const registry: readonly AnyControl[] = [encryptionControl, rotationControl, publicSubnetControl];
 
-export function finding(overrides: { arn?: string; account?: string; region?: string; tags?: Record<string, string>; control?: string } = {}): Finding {
+export function finding(
+  overrides: { arn?: string; account?: string; region?: string; tags?: Record<string, string>; control?: string } = {},
+): Finding {
   const arn = overrides.arn ?? "arn:aws:s3:::phi-claims";
   return {
     control: overrides.control ?? ENCRYPTION_ID,

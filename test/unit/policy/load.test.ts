@@ -136,15 +136,25 @@ rateLimit: { maxAutoFixes: 5 }
   });
 
   it("reads the same policy written as JSON to the same result", () => {
-    const json = JSON.stringify({
-      defaultMode: "approve",
-      controls: { [ENCRYPTION_ID]: { mode: "auto", options: { kmsKeyId: "arn:aws:kms:us-east-1:123456789012:key/abc" } } },
-      overrides: [{ match: { accounts: ["111122223333"], tags: { Environment: "prod" } }, mode: "approve" }],
-      exemptions: [
-        { resource: "arn:aws:s3:::legacy-*", controls: ["*"], reason: "vendor appliance", owner: "alice@example.com", expires: "2027-01-31" },
-      ],
-      rateLimit: { maxAutoFixes: 5 },
-    }, null, 2);
+    const json = JSON.stringify(
+      {
+        defaultMode: "approve",
+        controls: { [ENCRYPTION_ID]: { mode: "auto", options: { kmsKeyId: "arn:aws:kms:us-east-1:123456789012:key/abc" } } },
+        overrides: [{ match: { accounts: ["111122223333"], tags: { Environment: "prod" } }, mode: "approve" }],
+        exemptions: [
+          {
+            resource: "arn:aws:s3:::legacy-*",
+            controls: ["*"],
+            reason: "vendor appliance",
+            owner: "alice@example.com",
+            expires: "2027-01-31",
+          },
+        ],
+        rateLimit: { maxAutoFixes: 5 },
+      },
+      null,
+      2,
+    );
     const fromJson = parsePolicy(json, "policy.json", registry);
     expect(fromJson).toEqual({ ...parsePolicy(yamlText, "policy.json", registry) });
   });
@@ -180,7 +190,9 @@ rateLimit: { maxAutoFixes: 5 }
     expect((await loadPolicyFile(good, registry)).defaultMode).toBe("auto");
     const bad = join(dir, "bad.yaml");
     writeFileSync(bad, "defaultMode: sometimes\n");
-    await expect(loadPolicyFile(bad, registry)).rejects.toThrowError(`${bad}: defaultMode: expected one of dry-run | approve | auto, got "sometimes"`);
+    await expect(loadPolicyFile(bad, registry)).rejects.toThrowError(
+      `${bad}: defaultMode: expected one of dry-run | approve | auto, got "sometimes"`,
+    );
   });
 
   it("reports a file it cannot read as a PolicyError that keeps the cause", async () => {
@@ -319,7 +331,9 @@ engine: { principals: ["hipaa-remediate-engine"] }
   });
 
   it("checks numbers and relations between fields", () => {
-    expect(messages("rateLimit: { maxAutoFixes: -1, windowMinutes: 1.5 }\nproposals: { expiryHours: 4, reminderAfterHours: 6 }\nversion: 2\n")).toEqual([
+    expect(
+      messages("rateLimit: { maxAutoFixes: -1, windowMinutes: 1.5 }\nproposals: { expiryHours: 4, reminderAfterHours: 6 }\nversion: 2\n"),
+    ).toEqual([
       "rateLimit.maxAutoFixes: expected a number >= 0",
       "rateLimit.windowMinutes: expected a whole number, got 1.5",
       "proposals.reminderAfterHours: must be less than proposals.expiryHours, or the reminder would come after the proposal expired",
@@ -328,10 +342,9 @@ engine: { principals: ["hipaa-remediate-engine"] }
   });
 
   it("rejects an empty list where one item is the least that makes sense", () => {
-    expect(messages("exemptions:\n  - { resource: \"arn:aws:s3:::a\", controls: [], reason: ' ', owner: o, expires: 2027-01-31 }\n")).toEqual([
-      "exemptions[0].controls: expected at least 1 item",
-      "exemptions[0].reason: must not be empty",
-    ]);
+    expect(
+      messages("exemptions:\n  - { resource: \"arn:aws:s3:::a\", controls: [], reason: ' ', owner: o, expires: 2027-01-31 }\n"),
+    ).toEqual(["exemptions[0].controls: expected at least 1 item", "exemptions[0].reason: must not be empty"]);
   });
 
   it("lists every problem at once, each with its position, in one PolicyError", () => {
@@ -355,7 +368,7 @@ engine: { principals: ["hipaa-remediate-engine"] }
         line: 3,
         column: 3,
       },
-      { path: "killSwitch.engaged", message: 'expected true or false, got a string', line: 5, column: 3 },
+      { path: "killSwitch.engaged", message: "expected true or false, got a string", line: 5, column: 3 },
     ]);
     expect(error.message.split("\n")).toEqual([
       "policy.yaml: 3 problems in the policy",
@@ -367,9 +380,7 @@ engine: { principals: ["hipaa-remediate-engine"] }
 
   it("locates problems in JSON files too", () => {
     const error = policyError('{\n  "rateLimit": {\n    "maxAutoFixes": "many"\n  }\n}', "policy.json");
-    expect(error.issues).toEqual([
-      { path: "rateLimit.maxAutoFixes", message: "expected a number, got a string", line: 3, column: 5 },
-    ]);
+    expect(error.issues).toEqual([{ path: "rateLimit.maxAutoFixes", message: "expected a number, got a string", line: 3, column: 5 }]);
   });
 
   it("points a missing field at the object that lacks it", () => {
@@ -401,29 +412,44 @@ describe("hostile policy files", () => {
     const atLimit = join(dir, "at-limit.yaml");
     writeFileSync(atLimit, `defaultMode: auto\n#${"x".repeat(MAX_POLICY_BYTES - 20)}\n`);
     expect((await loadPolicyFile(atLimit, registry)).defaultMode).toBe("auto");
-    expect(() => parsePolicy(`# ${"x".repeat(MAX_POLICY_BYTES)}`, "inline", registry)).toThrowError(/larger than the 1,048,576-byte \(1 MiB\) limit/);
+    expect(() => parsePolicy(`# ${"x".repeat(MAX_POLICY_BYTES)}`, "inline", registry)).toThrowError(
+      /larger than the 1,048,576-byte \(1 MiB\) limit/,
+    );
   });
 
   it("names a number that is not finite, in YAML and in JSON", () => {
     const expected = /^rateLimit\.maxAutoFixes: not a finite number \(it reads as infinity or NaN\)/;
-    for (const text of ["rateLimit:\n  maxAutoFixes: 1e999\n", "rateLimit:\n  maxAutoFixes: .inf\n", "rateLimit:\n  maxAutoFixes: .nan\n", '{"rateLimit": {"maxAutoFixes": -1e999}}']) {
+    for (const text of [
+      "rateLimit:\n  maxAutoFixes: 1e999\n",
+      "rateLimit:\n  maxAutoFixes: .inf\n",
+      "rateLimit:\n  maxAutoFixes: .nan\n",
+      '{"rateLimit": {"maxAutoFixes": -1e999}}',
+    ]) {
       expect(messages(text), text).toEqual([expect.stringMatching(expected)]);
     }
   });
 
   it("refuses YAML tags, standard or custom, naming the tag and the field", () => {
-    expect(messages("defaultMode: !!js/function 'function () {}'\n")).toEqual([expect.stringMatching(/^defaultMode: YAML tag !!js\/function is not allowed: a policy holds plain values/)]);
-    expect(messages("exemptions:\n  - resource: !custom arn:aws:s3:::b\n")).toEqual([expect.stringMatching(/^exemptions\[0\]\.resource: YAML tag !custom is not allowed/)]);
+    expect(messages("defaultMode: !!js/function 'function () {}'\n")).toEqual([
+      expect.stringMatching(/^defaultMode: YAML tag !!js\/function is not allowed: a policy holds plain values/),
+    ]);
+    expect(messages("exemptions:\n  - resource: !custom arn:aws:s3:::b\n")).toEqual([
+      expect.stringMatching(/^exemptions\[0\]\.resource: YAML tag !custom is not allowed/),
+    ]);
     expect(policyError("defaultMode: !!str auto\n").issues[0]).toMatchObject({ line: 1 });
   });
 
   it("says the nesting is too deep, in YAML flow style, block style and JSON", () => {
     const flow = `rateLimit: ${"[".repeat(100_000)}${"]".repeat(100_000)}\n`;
-    expect(policyError(flow).issues).toEqual([{ path: "", message: expect.stringMatching(/^brackets nest more than 32 levels deep/), line: 1, column: 44 }]);
+    expect(policyError(flow).issues).toEqual([
+      { path: "", message: expect.stringMatching(/^brackets nest more than 32 levels deep/), line: 1, column: 44 },
+    ]);
     const json = `{"rateLimit": ${"[".repeat(100_000)}${"]".repeat(100_000)}}`;
     expect(messages(json)).toEqual([expect.stringMatching(/^: brackets nest more than 32 levels deep/)]);
     // Brackets inside strings and comments are text, not nesting.
-    expect(messages(`# ${"[".repeat(100)}\nslack: { channel: "${"{".repeat(40)}" }\n`)).toEqual([expect.stringMatching(/^slack\.channel: expected a Slack channel id/)]);
+    expect(messages(`# ${"[".repeat(100)}\nslack: { channel: "${"{".repeat(40)}" }\n`)).toEqual([
+      expect.stringMatching(/^slack\.channel: expected a Slack channel id/),
+    ]);
     const block = Array.from({ length: 40 }, (_, depth) => `${" ".repeat(depth)}k${depth}:`).join("\n");
     expect(messages(`${block} 1\n`)).toEqual([expect.stringMatching(/^k0\.k1\.k2\.k3: nested more than 32 levels deep/)]);
   });
@@ -455,6 +481,8 @@ describe("KMS key options", () => {
       return undefined;
     })();
     expect(error).toBeInstanceOf(PolicyError);
-    expect(String(error)).toMatch(/controls\.s3-bucket-default-encryption\.options\.kmsKeyId: must name a KMS key: a key id .*, a key ARN, an alias \(alias\/name\) or an alias ARN/);
+    expect(String(error)).toMatch(
+      /controls\.s3-bucket-default-encryption\.options\.kmsKeyId: must name a KMS key: a key id .*, a key ARN, an alias \(alias\/name\) or an alias ARN/,
+    );
   });
 });

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { engineIdentity, isEngineChange, parsePolicy, tagConventions, type Actor, type ChangeEvent } from "@hipaa-remediate/core";
+import {
+  carriesEngineUserAgent,
+  engineIdentity,
+  isEngineChange,
+  parsePolicy,
+  tagConventions,
+  type Actor,
+  type ChangeEvent,
+} from "@hipaa-remediate/core";
 
 const ENGINE_ROLE = "arn:aws:iam::123456789012:role/service/hipaa-remediate-engine";
 const policy = parsePolicy(`engine: { principals: ["${ENGINE_ROLE}"] }`, "policy.yaml", []);
@@ -49,19 +57,59 @@ describe("loop guard", () => {
     expect(isEngineChange(event(actor), identity)).toBe(true);
   });
 
-  it("recognises the engine's user agent inside the SDK's full user agent", () => {
+  it("does not exempt a change for the engine's user agent alone: anyone can send it", () => {
     const actor: Actor = {
       type: "IAMUser",
       arn: "arn:aws:iam::123456789012:user/someone",
       userAgent: "aws-sdk-js/3.1169.0 ua/2.1 os/linux lang/js md/nodejs#20.20.2 api/s3#3.1169.0 hipaa-remediate",
     };
-    expect(isEngineChange(event(actor), identity)).toBe(true);
+    expect(isEngineChange(event(actor), identity)).toBe(false);
+    expect(carriesEngineUserAgent(event(actor), identity)).toBe(true);
+  });
+
+  it("recognises the member role's sessions in the organisation's accounts, and only there", () => {
+    const scoped = parsePolicy(
+      `scope: { organization: { id: o-a1b2c3d4e5, externalId: hipaa-ext-1, accounts: ["111111111111", "222222222222"] } }`,
+      "policy.yaml",
+      [],
+    );
+    const member = engineIdentity(scoped, [ENGINE_ROLE]);
+    expect(member.memberRole).toEqual({ name: "hipaa-remediate-remediation", accounts: ["111111111111", "222222222222"] });
+    const session: Actor = {
+      type: "AssumedRole",
+      arn: "arn:aws:sts::111111111111:assumed-role/hipaa-remediate-remediation/hipaa-remediate-engine",
+      issuerArn: "arn:aws:iam::111111111111:role/hipaa-remediate-remediation",
+    };
+    expect(isEngineChange(event(session), member)).toBe(true);
+    expect(
+      isEngineChange(event({ type: "AssumedRole", arn: "arn:aws:sts::222222222222:assumed-role/hipaa-remediate-remediation/s" }), member),
+    ).toBe(true);
+    // The same role name in an account the engine does not act in, and another role in a member account.
+    expect(
+      isEngineChange(event({ type: "AssumedRole", arn: "arn:aws:sts::333333333333:assumed-role/hipaa-remediate-remediation/s" }), member),
+    ).toBe(false);
+    expect(
+      isEngineChange(event({ type: "AssumedRole", arn: "arn:aws:sts::111111111111:assumed-role/hipaa-remediate-remediation-x/s" }), member),
+    ).toBe(false);
+    // Without an organisation the member role is nobody's.
+    expect(isEngineChange(event(session), identity)).toBe(false);
+  });
+
+  it("with accounts: all, recognises the member role in any account", () => {
+    const all = engineIdentity(
+      parsePolicy(`scope: { organization: { id: o-a1b2c3d4e5, externalId: hipaa-ext-1, memberRole: fixer } }`, "policy.yaml", []),
+    );
+    expect(isEngineChange(event({ type: "AssumedRole", arn: "arn:aws:sts::444444444444:assumed-role/fixer/s" }), all)).toBe(true);
   });
 
   it("does not mistake other principals for the engine", () => {
     const others: Actor[] = [
       { type: "IAMUser", arn: "arn:aws:iam::123456789012:user/alice", userAgent: "console.amazonaws.com" },
-      { type: "AssumedRole", arn: "arn:aws:sts::123456789012:assumed-role/hipaa-remediate-engine-dev/s", issuerArn: "arn:aws:iam::123456789012:role/hipaa-remediate-engine-dev" },
+      {
+        type: "AssumedRole",
+        arn: "arn:aws:sts::123456789012:assumed-role/hipaa-remediate-engine-dev/s",
+        issuerArn: "arn:aws:iam::123456789012:role/hipaa-remediate-engine-dev",
+      },
       { type: "AssumedRole", arn: "arn:aws:sts::999999999999:assumed-role/hipaa-remediate-engine/s" },
       { type: "IAMUser", arn: "arn:aws-us-gov:iam::123456789012:user/remediation-bot" },
       { type: "AWSService", invokedBy: "cloudformation.amazonaws.com" },
@@ -72,7 +120,9 @@ describe("loop guard", () => {
 
   it("an identity with no principals and no user agent recognises nothing", () => {
     const empty = { principals: [], userAgent: "", tagKey: "hipaa-remediate:managed" };
-    expect(isEngineChange(event({ type: "IAMUser", arn: "arn:aws:iam::123456789012:user/remediation-bot", userAgent: "x" }), empty)).toBe(false);
+    expect(isEngineChange(event({ type: "IAMUser", arn: "arn:aws:iam::123456789012:user/remediation-bot", userAgent: "x" }), empty)).toBe(
+      false,
+    );
   });
 });
 

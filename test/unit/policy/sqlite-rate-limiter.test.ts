@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { RateLimitStoreError, SqliteRateLimiter, openDatabase, type SqliteDatabase } from "@hipaa-remediate/core";
+import { burst, busiestWindow, grantedTimes } from "../../support/rate-limit-burst";
 
 const limits = { maxAutoFixes: 3, windowMinutes: 10 };
 const T0 = new Date("2026-06-15T12:00:00Z");
@@ -39,6 +40,15 @@ describe("SqliteRateLimiter", () => {
     expect(await limiter.countInWindow(minutes(10))).toBe(2);
     expect(await limiter.tryAcquire(minutes(10))).toBe(true);
     expect(await limiter.countInWindow(minutes(16))).toBe(1);
+  });
+
+  it("a burst across a fixed-window boundary gets at most the cap in any window length", async () => {
+    const limiter = new SqliteRateLimiter(database(), limits);
+    // Three fixes just before 12:10 and a burst right after: a fixed window would grant three more at 12:10.
+    const attempts = [...burst(minutes(9), 3), ...burst(minutes(10), 5), ...burst(minutes(19), 3), ...burst(minutes(20), 3)];
+    const granted = await grantedTimes(limiter, attempts);
+    expect(busiestWindow(granted, limits.windowMinutes * 60_000)).toBe(3);
+    expect(granted).toEqual([...burst(minutes(9), 3), ...burst(minutes(19), 3)].map((d) => d.getTime()));
   });
 
   it("holds the cap across engines that share one database file", async () => {

@@ -77,16 +77,27 @@ describe("rulesFromAuthorizeRequest: the two request shapes CloudTrail records",
   });
 
   it("reads the older flat shape beside an empty ipPermissions", () => {
-    const request = { cidrIp: "208.236.235.254/0", fromPort: 22, groupId: "sg-003dc7f1f1c686164", ipPermissions: {}, ipProtocol: "tcp", toPort: 22 };
+    const request = {
+      cidrIp: "208.236.235.254/0",
+      fromPort: 22,
+      groupId: "sg-003dc7f1f1c686164",
+      ipPermissions: {},
+      ipProtocol: "tcp",
+      toPort: 22,
+    };
     expect(rulesFromAuthorizeRequest(request)).toEqual([tcp(22, 22, "208.236.235.254/0")]);
   });
 
   it("tolerates null parameters, a single permission object, group-to-group rules and numeric protocols", () => {
     expect(rulesFromAuthorizeRequest(null)).toEqual([]);
     expect(rulesFromAuthorizeRequest({ groupName: "web", sourceSecurityGroupName: "lb", ipPermissions: {} })).toEqual([]);
-    const single = { ipPermissions: { items: { ipProtocol: "6", fromPort: 3389, toPort: 3389, ipRanges: { items: { cidrIp: "1.2.3.4/0" } } } } };
+    const single = {
+      ipPermissions: { items: { ipProtocol: "6", fromPort: 3389, toPort: 3389, ipRanges: { items: { cidrIp: "1.2.3.4/0" } } } },
+    };
     expect(rulesFromAuthorizeRequest(single)).toEqual([tcp(3389, 3389, "1.2.3.4/0")]);
-    const groups = { ipPermissions: { items: [{ ipProtocol: "tcp", fromPort: 22, toPort: 22, groups: { items: [{ groupId: "sg-1" }] } }] } };
+    const groups = {
+      ipPermissions: { items: [{ ipProtocol: "tcp", fromPort: 22, toPort: 22, groups: { items: [{ groupId: "sg-1" }] } }] },
+    };
     expect(rulesFromAuthorizeRequest(groups)).toEqual([]);
   });
 });
@@ -97,8 +108,24 @@ describe("rulesFromAuthorizeResponse and ruleFromApi", () => {
       _return: true,
       securityGroupRuleSet: {
         items: [
-          { cidrIpv4: "208.236.235.254/0", fromPort: 22, groupId: "sg-003dc7f1f1c686164", ipProtocol: "tcp", isEgress: false, securityGroupRuleId: "sgr-09b3e3d2ca1edf2a2", toPort: 22 },
-          { cidrIpv6: "::/0", fromPort: -1, groupId: "sg-003dc7f1f1c686164", ipProtocol: "-1", isEgress: false, securityGroupRuleId: "sgr-2", toPort: -1 },
+          {
+            cidrIpv4: "208.236.235.254/0",
+            fromPort: 22,
+            groupId: "sg-003dc7f1f1c686164",
+            ipProtocol: "tcp",
+            isEgress: false,
+            securityGroupRuleId: "sgr-09b3e3d2ca1edf2a2",
+            toPort: 22,
+          },
+          {
+            cidrIpv6: "::/0",
+            fromPort: -1,
+            groupId: "sg-003dc7f1f1c686164",
+            ipProtocol: "-1",
+            isEgress: false,
+            securityGroupRuleId: "sgr-2",
+            toPort: -1,
+          },
           { cidrIpv4: "0.0.0.0/0", ipProtocol: "-1", isEgress: true, securityGroupRuleId: "sgr-3" },
         ],
       },
@@ -112,7 +139,16 @@ describe("rulesFromAuthorizeResponse and ruleFromApi", () => {
 
   it("reads DescribeSecurityGroupRules entries, keeping the description", () => {
     expect(
-      ruleFromApi({ SecurityGroupRuleId: "sgr-1", GroupId: "sg-1", IsEgress: false, IpProtocol: "tcp", FromPort: 22, ToPort: 22, CidrIpv4: "0.0.0.0/0", Description: "ssh" }),
+      ruleFromApi({
+        SecurityGroupRuleId: "sgr-1",
+        GroupId: "sg-1",
+        IsEgress: false,
+        IpProtocol: "tcp",
+        FromPort: 22,
+        ToPort: 22,
+        CidrIpv4: "0.0.0.0/0",
+        Description: "ssh",
+      }),
     ).toEqual([{ ruleId: "sgr-1", protocol: "tcp", fromPort: 22, toPort: 22, cidr: "0.0.0.0/0", description: "ssh" }]);
     expect(ruleFromApi({ SecurityGroupRuleId: "sgr-2", IsEgress: true, IpProtocol: "-1", CidrIpv4: "0.0.0.0/0" })).toEqual([]);
     expect(ruleFromApi({ SecurityGroupRuleId: "sgr-3", IsEgress: false, IpProtocol: "tcp", FromPort: 22, ToPort: 22 })).toEqual([]);

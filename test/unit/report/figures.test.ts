@@ -34,8 +34,22 @@ function pendingProposal(id: string, bucket: string, createdAt: string): Proposa
     expiresAt: new Date(Date.parse(createdAt) + 24 * 3_600_000).toISOString(),
     status: "pending",
     control: encryption.id,
-    finding: { control: encryption.id, resource, summary: `Bucket ${bucket} has no default encryption`, evidence: {}, confirmed: true, tags: {} },
-    plan: { control: encryption.id, resource, summary: "Turn on SSE-S3", steps: ["PutBucketEncryption AES256"], reversible: true, params: {} },
+    finding: {
+      control: encryption.id,
+      resource,
+      summary: `Bucket ${bucket} has no default encryption`,
+      evidence: {},
+      confirmed: true,
+      tags: {},
+    },
+    plan: {
+      control: encryption.id,
+      resource,
+      summary: "Turn on SSE-S3",
+      steps: ["PutBucketEncryption AES256"],
+      reversible: true,
+      params: {},
+    },
     planHash: "b".repeat(64),
     eventId: "e8",
   };
@@ -55,46 +69,204 @@ describe("the compliance report's figures, on a hand-built log", () => {
     const event = (id: string, time: string) => ({ id, time: at(time), receivedAt: at(time) });
 
     // Before the period: never counted.
-    await appendAll(log, storyDrafts({ control: encryption, bucket: "old", event: { id: "e0", time: "2026-11-01T00:00:00Z", receivedAt: "2026-11-01T00:00:01Z" }, detectedAt: "2026-11-01T00:00:02Z", mode: "auto", then: [{ stage: "verified", at: "2026-11-01T00:10:00Z" }] }));
+    await appendAll(
+      log,
+      storyDrafts({
+        control: encryption,
+        bucket: "old",
+        event: { id: "e0", time: "2026-11-01T00:00:00Z", receivedAt: "2026-11-01T00:00:01Z" },
+        detectedAt: "2026-11-01T00:00:02Z",
+        mode: "auto",
+        then: [{ stage: "verified", at: "2026-11-01T00:10:00Z" }],
+      }),
+    );
     // Automatic fixes: 60 s and 300 s from the change to the verified fix.
-    await appendAll(log, storyDrafts({ control: encryption, bucket: "auto-fast", event: event("e1", "10:00:00"), detectedAt: at("10:00:05"), mode: "auto", then: [{ stage: "applied", at: at("10:00:40") }, { stage: "verified", at: at("10:01:00") }] }));
-    await appendAll(log, storyDrafts({ control: encryption, bucket: "auto-slow", event: event("e2", "10:00:00"), detectedAt: at("10:00:30"), mode: "auto", then: [{ stage: "applied", at: at("10:04:00") }, { stage: "verified", at: at("10:05:00") }] }));
+    await appendAll(
+      log,
+      storyDrafts({
+        control: encryption,
+        bucket: "auto-fast",
+        event: event("e1", "10:00:00"),
+        detectedAt: at("10:00:05"),
+        mode: "auto",
+        then: [
+          { stage: "applied", at: at("10:00:40") },
+          { stage: "verified", at: at("10:01:00") },
+        ],
+      }),
+    );
+    await appendAll(
+      log,
+      storyDrafts({
+        control: encryption,
+        bucket: "auto-slow",
+        event: event("e2", "10:00:00"),
+        detectedAt: at("10:00:30"),
+        mode: "auto",
+        then: [
+          { stage: "applied", at: at("10:04:00") },
+          { stage: "verified", at: at("10:05:00") },
+        ],
+      }),
+    );
     // Approved by Dana two hours later: 2 h 30 s.
-    await appendAll(log, storyDrafts({ control: encryption, bucket: "approved", event: event("e3", "09:00:00"), detectedAt: at("09:00:10"), mode: "approve", then: [
-      { stage: "proposed", at: at("09:00:10"), proposalId: "p3" },
-      { stage: "approved", at: at("11:00:00"), proposalId: "p3", decidedBy: DANA },
-      { stage: "applied", at: at("11:00:20"), proposalId: "p3", decidedBy: DANA },
-      { stage: "verified", at: at("11:00:30"), proposalId: "p3", decidedBy: DANA },
-    ] }));
-    await appendAll(log, storyDrafts({ control: encryption, bucket: "rejected", event: event("e4", "09:30:00"), detectedAt: at("09:30:01"), mode: "approve", then: [
-      { stage: "proposed", at: at("09:30:01"), proposalId: "p4" },
-      { stage: "rejected-by-approver", at: at("09:45:00"), proposalId: "p4", decidedBy: SAM, reason: "restore drill bucket" },
-    ] }));
-    await appendAll(log, storyDrafts({ control: tagging, bucket: "exempt", event: event("e5", "08:00:00"), detectedAt: at("08:00:01"), mode: "exempt", then: [
-      { stage: "exempted", at: at("08:00:01"), reason: "exempt until …", details: { exemption: { source: "tag", reason: "vendor appliance", owner: "alice@example.com", expires: "2026-12-10T23:59:59.999Z" } } },
-    ] }));
-    await appendAll(log, storyDrafts({ control: encryption, bucket: "gone", event: event("e6", "07:00:00"), detectedAt: at("07:00:01"), mode: "auto", then: [{ stage: "no-longer-applies", at: at("07:00:02"), reason: "bucket deleted" }] }));
-    await appendAll(log, storyDrafts({ control: encryption, bucket: "broken", event: event("e7", "07:30:00"), detectedAt: at("07:30:01"), mode: "auto", then: [
-      { stage: "failed", at: at("07:30:03"), reason: "apply failed", error: { name: "AccessDenied", message: "not allowed" } },
-    ] }));
-    await appendAll(log, storyDrafts({ control: encryption, bucket: "waiting", event: event("e8", "09:00:00"), detectedAt: at("09:00:01"), mode: "approve", then: [{ stage: "proposed", at: at("09:00:01"), proposalId: "p8" }] }));
+    await appendAll(
+      log,
+      storyDrafts({
+        control: encryption,
+        bucket: "approved",
+        event: event("e3", "09:00:00"),
+        detectedAt: at("09:00:10"),
+        mode: "approve",
+        then: [
+          { stage: "proposed", at: at("09:00:10"), proposalId: "p3" },
+          { stage: "approved", at: at("11:00:00"), proposalId: "p3", decidedBy: DANA },
+          { stage: "applied", at: at("11:00:20"), proposalId: "p3", decidedBy: DANA },
+          { stage: "verified", at: at("11:00:30"), proposalId: "p3", decidedBy: DANA },
+        ],
+      }),
+    );
+    await appendAll(
+      log,
+      storyDrafts({
+        control: encryption,
+        bucket: "rejected",
+        event: event("e4", "09:30:00"),
+        detectedAt: at("09:30:01"),
+        mode: "approve",
+        then: [
+          { stage: "proposed", at: at("09:30:01"), proposalId: "p4" },
+          { stage: "rejected-by-approver", at: at("09:45:00"), proposalId: "p4", decidedBy: SAM, reason: "restore drill bucket" },
+        ],
+      }),
+    );
+    await appendAll(
+      log,
+      storyDrafts({
+        control: tagging,
+        bucket: "exempt",
+        event: event("e5", "08:00:00"),
+        detectedAt: at("08:00:01"),
+        mode: "exempt",
+        then: [
+          {
+            stage: "exempted",
+            at: at("08:00:01"),
+            reason: "exempt until …",
+            details: {
+              exemption: { source: "tag", reason: "vendor appliance", owner: "alice@example.com", expires: "2026-12-10T23:59:59.999Z" },
+            },
+          },
+        ],
+      }),
+    );
+    await appendAll(
+      log,
+      storyDrafts({
+        control: encryption,
+        bucket: "gone",
+        event: event("e6", "07:00:00"),
+        detectedAt: at("07:00:01"),
+        mode: "auto",
+        then: [{ stage: "no-longer-applies", at: at("07:00:02"), reason: "bucket deleted" }],
+      }),
+    );
+    await appendAll(
+      log,
+      storyDrafts({
+        control: encryption,
+        bucket: "broken",
+        event: event("e7", "07:30:00"),
+        detectedAt: at("07:30:01"),
+        mode: "auto",
+        then: [{ stage: "failed", at: at("07:30:03"), reason: "apply failed", error: { name: "AccessDenied", message: "not allowed" } }],
+      }),
+    );
+    await appendAll(
+      log,
+      storyDrafts({
+        control: encryption,
+        bucket: "waiting",
+        event: event("e8", "09:00:00"),
+        detectedAt: at("09:00:01"),
+        mode: "approve",
+        then: [{ stage: "proposed", at: at("09:00:01"), proposalId: "p8" }],
+      }),
+    );
     await proposals.create(pendingProposal("p8", "waiting", at("09:00:01")));
-    await appendAll(log, storyDrafts({ control: tagging, bucket: "dry", event: event("e9", "06:00:00"), detectedAt: at("06:00:01"), mode: "dry-run", then: [{ stage: "would-remediate", at: at("06:00:01") }] }));
+    await appendAll(
+      log,
+      storyDrafts({
+        control: tagging,
+        bucket: "dry",
+        event: event("e9", "06:00:00"),
+        detectedAt: at("06:00:01"),
+        mode: "dry-run",
+        then: [{ stage: "would-remediate", at: at("06:00:01") }],
+      }),
+    );
     // A sweep finding has no event: timed from its detection, 45 s.
-    await appendAll(log, storyDrafts({ control: encryption, bucket: "swept", detectedAt: at("05:00:00"), mode: "auto", then: [{ stage: "applied", at: at("05:00:30") }, { stage: "verified", at: at("05:00:45") }] }));
+    await appendAll(
+      log,
+      storyDrafts({
+        control: encryption,
+        bucket: "swept",
+        detectedAt: at("05:00:00"),
+        mode: "auto",
+        then: [
+          { stage: "applied", at: at("05:00:30") },
+          { stage: "verified", at: at("05:00:45") },
+        ],
+      }),
+    );
     await log.append({
       stage: "sweep-completed",
       at: at("05:01:00"),
-      details: { sweepId: "sweep-1", controls: [{ control: encryption.id, resourcesChecked: 40, outOfCompliance: 3, failures: 0, complete: true }, { control: tagging.id, resourcesChecked: 12, outOfCompliance: 0, failures: 1, complete: false }] },
+      details: {
+        sweepId: "sweep-1",
+        controls: [
+          { control: encryption.id, resourcesChecked: 40, outOfCompliance: 3, failures: 0, complete: true },
+          { control: tagging.id, resourcesChecked: 12, outOfCompliance: 0, failures: 1, complete: false },
+        ],
+      },
     });
 
-    await exemptions.add({ source: "approval", resource: "arn:aws:s3:::soon", controls: [encryption.id], reason: "migration window", owner: "Dana", expires: "2026-12-29T12:00:00.000Z" });
-    await exemptions.add({ source: "approval", resource: "arn:aws:s3:::later", controls: [encryption.id], reason: "vendor contract", owner: "Dana", expires: "2027-01-20T12:00:00.000Z" });
-    await exemptions.add({ source: "approval", resource: "arn:aws:s3:::lapsed", controls: [encryption.id], reason: "old", owner: "Dana", expires: "2026-11-29T12:00:00.000Z" });
+    await exemptions.add({
+      source: "approval",
+      resource: "arn:aws:s3:::soon",
+      controls: [encryption.id],
+      reason: "migration window",
+      owner: "Dana",
+      expires: "2026-12-29T12:00:00.000Z",
+    });
+    await exemptions.add({
+      source: "approval",
+      resource: "arn:aws:s3:::later",
+      controls: [encryption.id],
+      reason: "vendor contract",
+      owner: "Dana",
+      expires: "2027-01-20T12:00:00.000Z",
+    });
+    await exemptions.add({
+      source: "approval",
+      resource: "arn:aws:s3:::lapsed",
+      controls: [encryption.id],
+      reason: "old",
+      owner: "Dana",
+      expires: "2026-11-29T12:00:00.000Z",
+    });
     const policy = parsePolicy(
       JSON.stringify({
         controls: { [encryption.id]: { mode: "auto" } },
-        exemptions: [{ resource: "arn:aws:s3:::legacy-*", controls: [encryption.id], reason: "replacement in Q1", owner: "bob@example.com", expires: "2026-12-05" }],
+        exemptions: [
+          {
+            resource: "arn:aws:s3:::legacy-*",
+            controls: [encryption.id],
+            reason: "replacement in Q1",
+            owner: "bob@example.com",
+            expires: "2026-12-05",
+          },
+        ],
       }),
       "policy.json",
       REGISTRY,
@@ -123,12 +295,37 @@ describe("the compliance report's figures, on a hand-built log", () => {
       ["dry", "would-remediate"],
       ["swept", "verified"],
     ]);
-    expect(byBucket("approved")).toMatchObject({ decidedBy: "Dana Approver (U024BE7LH, slack)", proposalId: "p3", eventTime: at("09:00:00") });
+    expect(byBucket("approved")).toMatchObject({
+      decidedBy: "Dana Approver (U024BE7LH, slack)",
+      proposalId: "p3",
+      eventTime: at("09:00:00"),
+    });
     expect(byBucket("rejected")).toMatchObject({ decidedBy: "Sam Ops (sam, web)", detail: "restore drill bucket" });
-    expect(byBucket("exempt")?.exemption).toEqual({ source: "tag", reason: "vendor appliance", owner: "alice@example.com", expires: "2026-12-10T23:59:59.999Z" });
+    expect(byBucket("exempt")?.exemption).toEqual({
+      source: "tag",
+      reason: "vendor appliance",
+      owner: "alice@example.com",
+      expires: "2026-12-10T23:59:59.999Z",
+    });
     expect(byBucket("broken")?.detail).toBe("apply failed — AccessDenied: not allowed");
-    expect(byBucket("approved")?.entries.map((e) => e.stage)).toEqual(["finding", "decision", "proposed", "approved", "applied", "verified"]);
-    expect(report.totals.outcomes).toMatchObject({ verified: 4, rejected: 1, exempted: 1, "no-longer-applies": 1, failed: 1, proposed: 1, "would-remediate": 1, detected: 0 });
+    expect(byBucket("approved")?.entries.map((e) => e.stage)).toEqual([
+      "finding",
+      "decision",
+      "proposed",
+      "approved",
+      "applied",
+      "verified",
+    ]);
+    expect(report.totals.outcomes).toMatchObject({
+      verified: 4,
+      rejected: 1,
+      exempted: 1,
+      "no-longer-applies": 1,
+      failed: 1,
+      proposed: 1,
+      "would-remediate": 1,
+      detected: 0,
+    });
   });
 
   it("measures time to remediate from the change to the verified fix: p50, p95 and max by nearest rank", () => {
@@ -151,7 +348,9 @@ describe("the compliance report's figures, on a hand-built log", () => {
   it("puts each figure under the HIPAA sections of its control, with the controls' modes under the policy", () => {
     const atRest = report.sections.find((s) => s.id === "164.312(a)(2)(iv)");
     expect(atRest).toMatchObject({ name: "Encryption and decryption", findings: 8, openProposals: 1 });
-    expect(atRest?.controls).toEqual([expect.objectContaining({ control: encryption.id, mode: "auto", modeFrom: "policy", enabled: true })]);
+    expect(atRest?.controls).toEqual([
+      expect.objectContaining({ control: encryption.id, mode: "auto", modeFrom: "policy", enabled: true }),
+    ]);
     expect(atRest?.timeToRemediate).toEqual({ count: 4, p50Ms: 60 * SECOND, p95Ms: 7230 * SECOND, maxMs: 7230 * SECOND });
     expect(atRest?.posture).toEqual({ resourcesChecked: 40, outOfCompliance: 3, complete: true });
     const tags = report.sections.find((s) => s.id === "164.308(a)(4)(ii)(B)");

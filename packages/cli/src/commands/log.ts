@@ -102,7 +102,7 @@ export function register(program: Command): void {
     .option("--expect-head <seq:hash>", "a head recorded earlier, checked like one more anchor")
     .action(async (options: LogOptions & AnchorOptions & { expectHead?: string }) => {
       const expectedHead = options.expectHead ? parseHead(options.expectHead) : undefined;
-      const anchorStore = anchorStoreFor(options);
+      const anchorStore = await anchorStoreFor(options);
       const store = openExisting(options.db);
       try {
         let anchors;
@@ -132,7 +132,11 @@ export function register(program: Command): void {
       try {
         const anchors = new FileAnchorStore(options.anchors ?? anchorsPathFor(options.db));
         const anchor = await publishHead(store, anchors, () => new Date());
-        process.stdout.write(anchor ? `anchored seq ${anchor.seq}:${anchor.hash} at ${anchor.at} in ${anchors.location}\n` : "the log is empty: nothing to anchor\n");
+        process.stdout.write(
+          anchor
+            ? `anchored seq ${anchor.seq}:${anchor.hash} at ${anchor.at} in ${anchors.location}\n`
+            : "the log is empty: nothing to anchor\n",
+        );
       } finally {
         await store.close();
       }
@@ -172,14 +176,14 @@ interface AnchorOptions {
 }
 
 /** The anchors file next to the db, another file, or an s3:// bucket (read with the standard AWS configuration). */
-function anchorStoreFor(options: LogOptions & AnchorOptions): AnchorStore {
+async function anchorStoreFor(options: LogOptions & AnchorOptions): Promise<AnchorStore> {
   const location = options.anchors ?? anchorsPathFor(options.db);
   const bucket = /^s3:\/\/([^/]+)\/?$/.exec(location)?.[1];
   if (location.startsWith("s3://") && !bucket) throw new UsageError(`--anchors must be s3://<bucket>, got "${location}"`);
   if (!bucket) return new FileAnchorStore(location);
   const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
   const endpoint = process.env.AWS_ENDPOINT_URL;
-  const client = createAwsClients({ userAgent: "hipaa-remediate-log-verify", ...(endpoint ? { endpoint } : {}) }).s3(region);
+  const client = await createAwsClients({ userAgent: "hipaa-remediate-log-verify", ...(endpoint ? { endpoint } : {}) }).s3(region);
   return new S3AnchorStore({ client, bucket, ...(options.chain ? { chain: options.chain } : {}) });
 }
 

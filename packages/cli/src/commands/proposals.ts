@@ -135,6 +135,9 @@ export function register(program: Command): void {
           ? `expired ${result.expired.length} proposal(s): ${result.expired.join(", ")}\n`
           : "No pending proposal is past its expiry.\n",
       );
+      for (const { proposalId, status } of result.resolved) {
+        process.stdout.write(`proposal ${proposalId}: its apply was interrupted; closed as ${status} (the log says why)\n`);
+      }
     } finally {
       await engine.close();
     }

@@ -1,9 +1,15 @@
 import { writeFile } from "node:fs/promises";
 import { Option, type Command } from "commander";
-import { buildComplianceReport, DEFAULT_DATABASE_PATH, normaliseExpiry, type ChainLink, type ComplianceReport } from "@hipaa-remediate/core";
-import { renderReportCsv } from "../report/csv";
-import { renderReportHtml } from "../report/html";
-import { renderReportJson } from "../report/json";
+import {
+  buildComplianceReport,
+  DEFAULT_DATABASE_PATH,
+  normaliseExpiry,
+  renderReportCsv,
+  renderReportHtml,
+  renderReportJson,
+  type ChainLink,
+  type ComplianceReport,
+} from "@hipaa-remediate/core";
 import { openReportSources, REPORT_STORES, type StoreFlags } from "../report/sources";
 import { TOOL_VERSION } from "../report/version";
 import { parseHead } from "./log";
@@ -28,7 +34,11 @@ export function register(program: Command): void {
         "each ended, time to remediate, open proposals, expiring exemptions and the latest sweep, under a header with " +
         "the log's verification result. Exits 1 (after writing the report) when the log fails verification.",
     )
-    .addOption(new Option("--format <format>", "html (printable, self-contained), csv or json (for GRC tools)").choices(REPORT_FORMATS).default("html"))
+    .addOption(
+      new Option("--format <format>", "html (printable, self-contained), csv or json (for GRC tools)")
+        .choices(REPORT_FORMATS)
+        .default("html"),
+    )
     .option("--since <date>", "findings detected from this date (YYYY-MM-DD, UTC) or date-time with a zone", parseSince)
     .option("--until <date>", "findings detected up to and including this date, or before this date-time", parseUntil)
     .option("--out <file>", "write to a file instead of stdout")

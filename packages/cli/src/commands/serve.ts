@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { WebClient } from "@slack/web-api";
+import type { WebClient } from "@slack/web-api";
 import { DEFAULT_HOUSEKEEPING_INTERVAL_MS, SLACK_INTERACTIVITY_PATH, startApprovalsServer } from "../local/approvals-server";
 import { engineOptionsFromFlags, openLocalEngine } from "../local/engine";
 import { localOperator } from "../local/operator";
@@ -42,11 +42,13 @@ export function register(program: Command): void {
       ),
   ).action(async (options: ServeOptions) => {
     const logger = stderrLogger(options.verbose);
-    const slack = slackFromEnvironment();
+    const slack = await slackFromEnvironment();
     const engine = await openLocalEngine({
       ...engineOptionsFromFlags(options, logger),
       rechecks: "timer",
-      ...(slack.client ? { slack: { client: slack.client, ...(process.env.SLACK_CHANNEL ? { channel: process.env.SLACK_CHANNEL } : {}) } } : {}),
+      ...(slack.client
+        ? { slack: { client: slack.client, ...(process.env.SLACK_CHANNEL ? { channel: process.env.SLACK_CHANNEL } : {}) } }
+        : {}),
     });
     // Slack's Approve applies the fix, which needs AWS: offline, its clicks are not accepted at all.
     const slackInteractivity = slack.client && slack.signingSecret && options.live;
@@ -93,12 +95,14 @@ export function register(program: Command): void {
   });
 }
 
-function slackFromEnvironment(): { client?: WebClient; signingSecret?: string } {
+/** Loaded only when a token is set: the Slack client and its HTTP stack would cost every other command's start. */
+async function slackFromEnvironment(): Promise<{ client?: WebClient; signingSecret?: string }> {
   const token = process.env.SLACK_BOT_TOKEN;
   const apiUrl = process.env.SLACK_API_URL;
   const signingSecret = process.env.SLACK_SIGNING_SECRET;
+  const client = token ? new (await import("@slack/web-api")).WebClient(token, apiUrl ? { slackApiUrl: apiUrl } : {}) : undefined;
   return {
-    ...(token ? { client: new WebClient(token, apiUrl ? { slackApiUrl: apiUrl } : {}) } : {}),
+    ...(client ? { client } : {}),
     ...(signingSecret ? { signingSecret } : {}),
   };
 }

@@ -41,7 +41,13 @@ export function register(program: Command): void {
         for (const finding of report.findings) await writer.line(JSON.stringify({ type: "finding", ...finding }));
         for (const failure of report.failures) await writer.line(JSON.stringify({ type: "failure", ...failure }));
         await writer.line(
-          JSON.stringify({ type: "summary", sweepId: report.sweepId, resources: report.resources, findings: report.findings.length, failures: report.failures.length }),
+          JSON.stringify({
+            type: "summary",
+            sweepId: report.sweepId,
+            resources: report.resources,
+            findings: report.findings.length,
+            failures: report.failures.length,
+          }),
         );
         await writer.flush();
       } else {

@@ -11,24 +11,19 @@ import {
   expireAndRemind,
   firstIssue,
   processAction,
+  REPORT_STYLE,
   UnauthenticatedRequests,
   type ActionResult,
   type ApprovalDeps,
   type EngineDeps,
   type ExpireAndRemindResult,
 } from "@hipaa-remediate/core";
-import { REPORT_STYLE } from "../report/html-style";
 import { APPROVALS_PAGE_HTML, APPROVALS_PAGE_SCRIPT, APPROVALS_PAGE_STYLE } from "./approvals-page";
 import { AUDIT_API_PREFIX, handleAuditRequest, REPORT_STYLESHEET_PATH, type AuditContext } from "./audit-api";
 import { AUDIT_PAGE_HTML, AUDIT_PAGE_SCRIPT, AUDIT_PAGE_STYLE } from "./audit-page";
 import { takeInEvents } from "./event-intake";
 import { flatHeaders, HttpError, readBody, send, sendError, sendJson } from "./http";
-import {
-  InvalidDecisionError,
-  LiveAccessRequiredError,
-  LocalDecisions,
-  type LocalDecisionKind,
-} from "./local-decisions";
+import { InvalidDecisionError, LiveAccessRequiredError, LocalDecisions, type LocalDecisionKind } from "./local-decisions";
 import type { LocalOperator } from "./operator";
 import { newAccessToken, RequestGuard } from "./request-guard";
 
@@ -116,7 +111,11 @@ export async function startApprovalsServer(options: ApprovalsServerOptions): Pro
   const token = options.token ?? newAccessToken();
   let port = 0;
   const guard = new RequestGuard(token, host, () => port);
-  const decisions = new LocalDecisions(engine, { operator: options.operator, via: "web", ...(options.slack ? { slack: options.slack } : {}) });
+  const decisions = new LocalDecisions(engine, {
+    operator: options.operator,
+    via: "web",
+    ...(options.slack ? { slack: options.slack } : {}),
+  });
   const slackDeps = options.slackSigningSecret && options.slack ? approvalDepsFromEngine(engine, { slack: options.slack }) : undefined;
   // Refused before anyone was authenticated: counted (GET /api/metrics) and warned about, never audit-logged.
   const unauthenticated = new UnauthenticatedRequests({ logger: engine.logger, now: engine.now });
@@ -130,7 +129,11 @@ export async function startApprovalsServer(options: ApprovalsServerOptions): Pro
     listProposals: async () => ({
       operator: options.operator,
       live: Boolean(engine.aws),
-      exemption: { days: EXEMPTION_DAYS, minReasonLength: EXEMPTION_MODAL.minReasonLength, maxReasonLength: EXEMPTION_MODAL.maxReasonLength },
+      exemption: {
+        days: EXEMPTION_DAYS,
+        minReasonLength: EXEMPTION_MODAL.minReasonLength,
+        maxReasonLength: EXEMPTION_MODAL.maxReasonLength,
+      },
       proposals: (await engine.proposals.listByStatus("pending")).map((p) => decisions.view(p)),
     }),
     getProposal: async (id) => {
@@ -170,7 +173,8 @@ export async function startApprovalsServer(options: ApprovalsServerOptions): Pro
     },
     metrics: async () => ({ unauthenticatedRequests: unauthenticated.snapshot() }),
     refusedToken: (reason) => unauthenticated.record("serve-token", reason),
-    audit: (url, response) => handleAuditRequest(engine, options.audit ?? { store: "the engine's store", policySource: "the engine's policy" }, url, response),
+    audit: (url, response) =>
+      handleAuditRequest(engine, options.audit ?? { store: "the engine's store", policySource: "the engine's policy" }, url, response),
   };
 
   const server = createServer((request, response) => {
@@ -284,7 +288,11 @@ async function route(request: IncomingMessage, response: ServerResponse, guard: 
   if (decision?.[1] && decision[2]) {
     requireMethod(method, "POST");
     guard.checkJsonBody(headers);
-    const result = await handlers.decide(proposalIdFrom(decision[1]), decision[2] as LocalDecisionKind, await readBody(request, API_BODY_LIMIT_BYTES));
+    const result = await handlers.decide(
+      proposalIdFrom(decision[1]),
+      decision[2] as LocalDecisionKind,
+      await readBody(request, API_BODY_LIMIT_BYTES),
+    );
     sendJson(response, result.status, result.body);
     return;
   }
@@ -321,7 +329,7 @@ function parseDecisionBody(rawBody: string): z.infer<typeof decisionBodySchema> 
   try {
     json = JSON.parse(rawBody);
   } catch (error) {
-    throw new HttpError(400, "request body is not JSON: send {\"planHash\": \"...\"}", { cause: error });
+    throw new HttpError(400, 'request body is not JSON: send {"planHash": "..."}', { cause: error });
   }
   const result = decisionBodySchema.safeParse(json);
   if (!result.success) {
@@ -357,11 +365,7 @@ async function runSlackAction(work: Parameters<typeof processAction>[0], deps: A
 }
 
 /** Expires overdue proposals (and, with Slack, sends the one reminder) on a timer that never keeps the process alive. */
-function startHousekeeping(
-  engine: EngineDeps,
-  options: ApprovalsServerOptions,
-  track: (work: Promise<unknown>) => void,
-): () => void {
+function startHousekeeping(engine: EngineDeps, options: ApprovalsServerOptions, track: (work: Promise<unknown>) => void): () => void {
   const interval = options.housekeepingIntervalMs ?? DEFAULT_HOUSEKEEPING_INTERVAL_MS;
   if (interval <= 0) return () => {};
   let running = false;
@@ -380,7 +384,8 @@ function startHousekeeping(
         },
         { reminderAfterMs: engine.policy.proposals.reminderAfterHours * 3_600_000 },
       );
-      if (result.expired.length || result.reminded.length) engine.logger.info("proposal housekeeping", { ...result });
+      if (result.expired.length || result.reminded.length || result.resolved.length)
+        engine.logger.info("proposal housekeeping", { ...result });
     } catch (error) {
       engine.logger.error("proposal housekeeping failed", { error: errorFields(error) });
     } finally {

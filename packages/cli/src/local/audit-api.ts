@@ -12,12 +12,13 @@ import {
   verifyChain,
   writeLog,
   LOG_EXPORT_FORMATS,
+  renderReportCsv,
+  renderReportHtml,
+  renderReportJson,
   type EngineDeps,
   type LogFilter,
+  type LogPageCursor,
 } from "@hipaa-remediate/core";
-import { renderReportCsv } from "../report/csv";
-import { renderReportHtml } from "../report/html";
-import { renderReportJson } from "../report/json";
 import { TOOL_VERSION } from "../report/version";
 import { HttpError, send, sendJson } from "./http";
 
@@ -41,30 +42,56 @@ const isoDay = (field: "from" | "to") =>
       return z.NEVER;
     }
     // A bare date: `from` starts the day, `to` includes it (the period ends where the next day begins).
-    if (/^\d{4}-\d{2}-\d{2}$/.test(text)) return field === "from" ? new Date(`${text}T00:00:00.000Z`) : new Date(Date.parse(normalised) + 1);
+    if (/^\d{4}-\d{2}-\d{2}$/.test(text))
+      return field === "from" ? new Date(`${text}T00:00:00.000Z`) : new Date(Date.parse(normalised) + 1);
     return new Date(normalised);
   });
 
-const optionalText = z.string().trim().max(500).optional().transform((value) => (value ? value : undefined));
+const optionalText = z
+  .string()
+  .trim()
+  .max(500)
+  .optional()
+  .transform((value) => (value ? value : undefined));
 
-const entriesQuerySchema = z.object({
-  section: optionalText,
-  control: optionalText,
-  resource: optionalText,
-  actor: optionalText,
-  stage: z.enum(STAGES).optional().or(z.literal("").transform(() => undefined)),
-  from: isoDay("from").optional().or(z.literal("").transform(() => undefined)),
-  to: isoDay("to").optional().or(z.literal("").transform(() => undefined)),
-  after: z.coerce.number().int().min(0).optional(),
-  limit: z.coerce.number().int().min(1).max(PAGE_LIMIT_MAX).default(50),
-});
+const entriesQuerySchema = z
+  .object({
+    section: optionalText,
+    control: optionalText,
+    resource: optionalText,
+    actor: optionalText,
+    stage: z
+      .enum(STAGES)
+      .optional()
+      .or(z.literal("").transform(() => undefined)),
+    from: isoDay("from")
+      .optional()
+      .or(z.literal("").transform(() => undefined)),
+    to: isoDay("to")
+      .optional()
+      .or(z.literal("").transform(() => undefined)),
+    after: z.coerce.number().int().min(0).optional(),
+    /** The page just before this seq: "Previous page". */
+    before: z.coerce.number().int().min(1).optional(),
+    /** The newest page: "Last page". */
+    last: z.enum(["1", "true"]).optional(),
+    limit: z.coerce.number().int().min(1).max(PAGE_LIMIT_MAX).default(50),
+  })
+  .refine((query) => [query.after, query.before, query.last].filter((cursor) => cursor !== undefined).length <= 1, {
+    message: "give at most one of after, before and last",
+    path: ["after"],
+  });
 
 const reportQuerySchema = z.object({
   format: z.enum(["html", "csv", "json"]).default("html"),
   /** `embedded`: the HTML links its stylesheet, for the page's iframe; otherwise one self-contained file. */
   view: z.enum(["embedded", "file"]).default("file"),
-  from: isoDay("from").optional().or(z.literal("").transform(() => undefined)),
-  to: isoDay("to").optional().or(z.literal("").transform(() => undefined)),
+  from: isoDay("from")
+    .optional()
+    .or(z.literal("").transform(() => undefined)),
+  to: isoDay("to")
+    .optional()
+    .or(z.literal("").transform(() => undefined)),
 });
 
 const exportQuerySchema = z.object({ format: z.enum(LOG_EXPORT_FORMATS).default("json") });
@@ -73,15 +100,10 @@ const ENTRY_ROUTE = /^\/api\/audit\/entries\/(\d+)$/;
 
 /**
  * The auditor view's read-only API, under /api/audit/. The server routes here only after its guards (token, Host,
- * Origin) passed. Paging is done by queryLog, a streaming pass over the log from a keyset cursor (`after`, a seq), so
- * a page costs the entries it examines, never the whole log; the log port needed no new read method.
+ * Origin) passed. Paging is done by queryLog, a streaming pass over the log from a keyset cursor (`after` or `before`, a
+ * seq, or `last`), so a page costs the entries it examines, never the whole log; the log port needed no new read method.
  */
-export async function handleAuditRequest(
-  engine: EngineDeps,
-  context: AuditContext,
-  url: URL,
-  response: ServerResponse,
-): Promise<void> {
+export async function handleAuditRequest(engine: EngineDeps, context: AuditContext, url: URL, response: ServerResponse): Promise<void> {
   const path = url.pathname;
   const query = Object.fromEntries(url.searchParams);
   if (path === `${AUDIT_API_PREFIX}facets`) {
@@ -105,7 +127,7 @@ export async function handleAuditRequest(
       ...(parsed.from ? { from: parsed.from } : {}),
       ...(parsed.to ? { to: parsed.to } : {}),
     };
-    const page = await queryLog(engine.log, { filter, limit: parsed.limit, ...(parsed.after !== undefined ? { afterSeq: parsed.after } : {}) });
+    const page = await queryLog(engine.log, { filter, limit: parsed.limit, ...pageCursor(parsed) });
     sendJson(response, 200, page);
     return;
   }
@@ -124,7 +146,13 @@ export async function handleAuditRequest(
   if (path === `${AUDIT_API_PREFIX}report`) {
     const parsed = parse(reportQuerySchema, query);
     const report = await buildComplianceReport(
-      { log: engine.log, proposals: engine.proposals, ...(engine.exemptions ? { exemptions: engine.exemptions } : {}), policy: engine.policy, controls: engine.index.controls },
+      {
+        log: engine.log,
+        proposals: engine.proposals,
+        ...(engine.exemptions ? { exemptions: engine.exemptions } : {}),
+        policy: engine.policy,
+        controls: engine.index.controls,
+      },
       {
         now: engine.now(),
         toolVersion: TOOL_VERSION,
@@ -137,7 +165,13 @@ export async function handleAuditRequest(
     const stamp = report.header.generatedAt.slice(0, 10);
     switch (parsed.format) {
       case "html":
-        send(response, 200, "text/html; charset=utf-8", renderReportHtml(report, parsed.view === "embedded" ? { stylesheet: { href: REPORT_STYLESHEET_PATH } } : {}), attachment(`hipaa-report-${stamp}.html`, parsed.view));
+        send(
+          response,
+          200,
+          "text/html; charset=utf-8",
+          renderReportHtml(report, parsed.view === "embedded" ? { stylesheet: { href: REPORT_STYLESHEET_PATH } } : {}),
+          attachment(`hipaa-report-${stamp}.html`, parsed.view),
+        );
         return;
       case "csv":
         send(response, 200, "text/csv; charset=utf-8", renderReportCsv(report), attachment(`hipaa-report-${stamp}.csv`, "file"));
@@ -168,6 +202,12 @@ export async function handleAuditRequest(
     return;
   }
   throw new HttpError(404, `no route GET ${path}`);
+}
+
+function pageCursor(query: { after?: number | undefined; before?: number | undefined; last?: string | undefined }): LogPageCursor {
+  if (query.last) return { last: true };
+  if (query.before !== undefined) return { beforeSeq: query.before };
+  return query.after !== undefined ? { afterSeq: query.after } : {};
 }
 
 function attachment(filename: string, view: "embedded" | "file"): Record<string, string> {

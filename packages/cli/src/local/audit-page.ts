@@ -53,6 +53,7 @@ export const AUDIT_PAGE_HTML = `<!doctype html>
       <button type="button" id="first" class="secondary">First page</button>
       <button type="button" id="previous" class="secondary">Previous page</button>
       <button type="button" id="next" class="secondary">Next page</button>
+      <button type="button" id="last" class="secondary">Last page</button>
     </nav>
   </section>
 
@@ -128,9 +129,11 @@ export const AUDIT_PAGE_SCRIPT = `"use strict";
   } else {
     token = window.sessionStorage.getItem(TOKEN_KEY);
   }
-  // Keyset paging: the cursors of the pages before this one, so "Previous" needs no offset.
-  var cursors = [];
-  var current = { after: 0, next: null };
+  // Keyset paging: the server gives each page's cursors (after / before a seq), and "last" reads back from the end,
+  // so no page needs an offset and none loads the log before it.
+  var current = { next: null, previous: null };
+  // The server answers requests interleaved, so an older answer may land after a newer one: only the newest counts.
+  var latest = { verify: 0, page: 0 };
   var chainBadSeq = null;
 
   function el(tag, attributes, children) {
@@ -188,7 +191,9 @@ export const AUDIT_PAGE_SCRIPT = `"use strict";
     var chain = document.getElementById("chain");
     chain.className = "chain";
     chain.textContent = "Verifying the whole chain\\u2026";
+    var run = ++latest.verify;
     return json("/api/audit/chain").then(function (report) {
+      if (run !== latest.verify) return;
       chainBadSeq = report.ok ? null : report.firstBad ? report.firstBad.seq : 0;
       chain.className = "chain " + (report.ok ? "ok" : "bad");
       chain.setAttribute("data-ok", report.ok ? "true" : "false");
@@ -205,24 +210,34 @@ export const AUDIT_PAGE_SCRIPT = `"use strict";
     });
   }
 
-  function loadPage(after) {
+  // cursor: {} (first page), { after: seq }, { before: seq } or { last: true }.
+  function loadPage(cursor) {
     showProblem("");
     var params = filters();
-    if (after) params.set("after", String(after));
+    if (cursor.after) params.set("after", String(cursor.after));
+    if (cursor.before) params.set("before", String(cursor.before));
+    if (cursor.last) params.set("last", "1");
     params.set("limit", "50");
+    var further = cursor.before || cursor.last ? "\\"Previous page\\"" : "\\"Next page\\"";
+    var run = ++latest.page;
     return json("/api/audit/entries?" + params.toString()).then(function (page) {
-      current = { after: after || 0, next: page.nextAfterSeq === undefined ? null : page.nextAfterSeq };
+      if (run !== latest.page) return;
+      current = {
+        next: page.nextAfterSeq === undefined ? null : page.nextAfterSeq,
+        previous: page.previousBeforeSeq === undefined ? null : page.previousBeforeSeq,
+      };
       var body = document.querySelector("#entries tbody");
       body.replaceChildren.apply(body, page.entries.map(row));
       markBadRows();
       var info = page.entries.length
         ? "Entries " + page.entries[0].seq + "\\u2013" + page.entries[page.entries.length - 1].seq + " (" + page.entries.length + " shown, oldest first)."
-        : "No entries match" + (page.budgetExhausted ? " among the " + page.scanned + " examined so far: \\"Next page\\" searches further." : ".");
-      if (page.entries.length && page.budgetExhausted) info += " The search stopped after examining " + page.scanned + " entries; \\"Next page\\" searches further.";
+        : "No entries match" + (page.budgetExhausted ? " among the " + page.scanned + " examined so far: " + further + " searches further." : ".");
+      if (page.entries.length && page.budgetExhausted) info += " The search stopped after examining " + page.scanned + " entries; " + further + " searches further.";
       document.getElementById("page-info").textContent = info;
       document.getElementById("next").disabled = current.next === null;
-      document.getElementById("previous").disabled = cursors.length === 0;
-      document.getElementById("first").disabled = cursors.length === 0;
+      document.getElementById("last").disabled = current.next === null;
+      document.getElementById("previous").disabled = current.previous === null;
+      document.getElementById("first").disabled = current.previous === null;
     }).catch(function (error) { showProblem(error.message); });
   }
 
@@ -325,21 +340,22 @@ export const AUDIT_PAGE_SCRIPT = `"use strict";
 
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.getElementById("filters");
-    form.addEventListener("submit", function (event) { event.preventDefault(); cursors = []; loadPage(0); });
-    form.addEventListener("reset", function () { setTimeout(function () { cursors = []; loadPage(0); }, 0); });
+    form.addEventListener("submit", function (event) { event.preventDefault(); loadPage({}); });
+    form.addEventListener("reset", function () { setTimeout(function () { loadPage({}); }, 0); });
     document.getElementById("next").addEventListener("click", function () {
-      if (current.next === null) return;
-      cursors.push(current.after);
-      loadPage(current.next);
+      if (current.next !== null) loadPage({ after: current.next });
     });
-    document.getElementById("previous").addEventListener("click", function () { loadPage(cursors.pop() || 0); });
-    document.getElementById("first").addEventListener("click", function () { cursors = []; loadPage(0); });
+    document.getElementById("previous").addEventListener("click", function () {
+      if (current.previous !== null) loadPage({ before: current.previous });
+    });
+    document.getElementById("first").addEventListener("click", function () { loadPage({}); });
+    document.getElementById("last").addEventListener("click", function () { loadPage({ last: true }); });
     document.getElementById("verify").addEventListener("click", verify);
     document.getElementById("show-report").addEventListener("click", showReport);
     document.querySelectorAll("[data-download]").forEach(function (button) {
       button.addEventListener("click", function () { download(button.getAttribute("data-download")); });
     });
-    loadFacets().then(function () { return loadPage(0); }).catch(function (error) { showProblem(error.message); });
+    loadFacets().then(function () { return loadPage({}); }).catch(function (error) { showProblem(error.message); });
     verify().catch(function (error) { showProblem(error.message); });
   });
 })();

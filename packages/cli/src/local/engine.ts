@@ -95,7 +95,12 @@ export async function openLocalEngine(options: LocalEngineOptions): Promise<Loca
     // Exemptions granted from the local page, the CLI or Slack apply to later events like the policy file's.
     exemptions: new SqliteExemptionStore(db),
     ...(slackChannel && options.slack
-      ? { notifier: new SlackNotifier(options.slack.client, { channel: slackChannel, describeControl: (id) => controls.find((c) => c.id === id) }) }
+      ? {
+          notifier: new SlackNotifier(options.slack.client, {
+            channel: slackChannel,
+            describeControl: (id) => controls.find((c) => c.id === id),
+          }),
+        }
       : {}),
     ...(options.live
       ? { aws: createAwsClients({ userAgent: identity.userAgent, ...(options.endpoint ? { endpoint: options.endpoint } : {}) }) }

@@ -18,9 +18,7 @@ export interface IntakeSummary {
   failures: number;
 }
 
-export type IntakeResult =
-  | { kind: "unreadable"; reason: string }
-  | { kind: "processed"; items: IntakeItem[]; summary: IntakeSummary };
+export type IntakeResult = { kind: "unreadable"; reason: string } | { kind: "processed"; items: IntakeItem[]; summary: IntakeSummary };
 
 /**
  * Events posted to the local runner: an EventBridge envelope, a CloudTrail record or log file, or an array of
@@ -47,7 +45,12 @@ export async function takeInEvents(rawBody: string, deps: EngineDeps): Promise<I
       case "ignored":
         summary.ignored += 1;
         await logUnusableInput(result, deps);
-        items.push({ type: "ignored", source: result.source, reason: result.reason, ...(result.eventId ? { eventId: result.eventId } : {}) });
+        items.push({
+          type: "ignored",
+          source: result.source,
+          reason: result.reason,
+          ...(result.eventId ? { eventId: result.eventId } : {}),
+        });
         break;
       case "event": {
         const report = await processEvent(result.event, deps);

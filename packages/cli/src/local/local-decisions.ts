@@ -172,6 +172,11 @@ export class LocalDecisions {
     const granted = (await this.deps.exemptions.list()).filter(
       (e) => e.source === "approval" && e.resource === proposal.finding.resource.arn && e.controls.includes(proposal.control),
     );
-    return granted.map((e) => e.expires).sort().at(-1) ?? "(unknown)";
+    return (
+      granted
+        .map((e) => e.expires)
+        .sort()
+        .at(-1) ?? "(unknown)"
+    );
   }
 }

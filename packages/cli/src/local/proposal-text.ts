@@ -7,7 +7,10 @@ export function formatProposal(view: ProposalView): string {
     `Proposal ${view.id}`,
     field("Status", view.status),
     field("Control", `${view.control.id} — ${view.control.title}${view.control.severity ? ` (severity ${view.control.severity})` : ""}`),
-    field("HIPAA", `${view.control.hipaa.sections.join(", ") || "(unknown)"}${view.control.hipaa.why ? ` — ${view.control.hipaa.why}` : ""}`),
+    field(
+      "HIPAA",
+      `${view.control.hipaa.sections.join(", ") || "(unknown)"}${view.control.hipaa.why ? ` — ${view.control.hipaa.why}` : ""}`,
+    ),
     field("Resource", view.resource.arn),
     ...(view.change
       ? [field("Change", `${view.change.name} by ${view.change.actor} at ${view.change.time} (event ${view.change.eventId})`)]
@@ -22,7 +25,12 @@ export function formatProposal(view: ProposalView): string {
     field("Created", view.createdAt),
     field("Expires", view.expiresAt),
     ...(view.decidedBy
-      ? [field("Decided", `by ${view.decidedBy.name} (${view.decidedBy.id}, via ${view.decidedBy.via})${view.decidedAt ? ` at ${view.decidedAt}` : ""}`)]
+      ? [
+          field(
+            "Decided",
+            `by ${view.decidedBy.name} (${view.decidedBy.id}, via ${view.decidedBy.via})${view.decidedAt ? ` at ${view.decidedAt}` : ""}`,
+          ),
+        ]
       : []),
   ];
   return `${lines.join("\n")}\n`;

@@ -3,7 +3,11 @@ export function renderTable(headers: string[], rows: string[][], maxCell = 60): 
   const cut = (text: string) => (text.length > maxCell ? `${text.slice(0, maxCell - 1)}…` : text);
   const cells = rows.map((row) => row.map(cut));
   const widths = headers.map((header, i) => Math.max(header.length, ...cells.map((row) => (row[i] ?? "").length)));
-  const line = (row: string[]) => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
+  const line = (row: string[]) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join("  ")
+      .trimEnd();
   return [line(headers), line(widths.map((w) => "─".repeat(w))), ...cells.map(line)].join("\n");
 }
 
@@ -14,7 +18,9 @@ export function shortArn(arn: string): string {
 }
 
 /** Findings as the replay and sweep tables show them. */
-export function renderFindings(findings: readonly { control: string; resource: string; decision: string; outcome: string; summary: string }[]): string {
+export function renderFindings(
+  findings: readonly { control: string; resource: string; decision: string; outcome: string; summary: string }[],
+): string {
   return renderTable(
     ["Control", "Resource", "Decision", "Outcome", "Summary"],
     findings.map((f) => [f.control, shortArn(f.resource), f.decision, f.outcome, f.summary]),

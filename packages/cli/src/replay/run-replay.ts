@@ -1,4 +1,15 @@
-import { InputPathError, logUnusableInput, processEvent, readChangeEvents, type ChangeEvent, type EngineDeps, type FindingReport, type InProcessDeferralQueue, type IngestResult } from "@hipaa-remediate/core";
+import {
+  InputPathError,
+  logUnusableInput,
+  processEvent,
+  readChangeEventBatches,
+  type ChangeEvent,
+  type EngineDeps,
+  type FindingReport,
+  type InProcessDeferralQueue,
+  type IngestResult,
+} from "@hipaa-remediate/core";
+import { IgnoredTally } from "./ignored-tally";
 import type { ProgressReporter } from "./progress";
 import { countEvent, countRecheck, emptySummary, type ReplaySummary } from "./summary";
 
@@ -38,16 +49,25 @@ export async function runReplay(
     summary.files = p.files;
     progress.update({ ...p, records: summary.records });
   };
+  const ignoredTally = new IgnoredTally(deps);
   let failure: { error: unknown } | undefined;
   try {
-    for await (const result of readChangeEvents(inputs, { onProgress })) {
-      batch?.tick();
-      await replayOne(result);
+    for await (const results of readChangeEventBatches(inputs, { onProgress })) {
+      for (const result of results) {
+        batch?.tick();
+        await replayOne(result);
+      }
     }
     // Waiting for the re-checks to be due is fine locally: the run ends when every deferred event is decided.
     if (deferrals) await deferrals.drain(recheckOne);
   } catch (error) {
     failure = { error };
+  }
+  try {
+    // An aborted run keeps its tally too: every record it read is in the log.
+    await ignoredTally.flush();
+  } catch (error) {
+    failure ??= { error };
   } finally {
     batch?.finish();
   }
@@ -78,7 +98,7 @@ export async function runReplay(
       case "ignored":
         summary.records += 1;
         summary.ignored += 1;
-        await logUnusableInput(result, deps);
+        await ignoredTally.add(result);
         await sink.ignored({ source: result.source, reason: result.reason, ...(result.eventId ? { eventId: result.eventId } : {}) });
         break;
       case "event": {

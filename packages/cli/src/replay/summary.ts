@@ -49,6 +49,10 @@ export function countEvent(summary: ReplaySummary, report: EventReport): void {
     summary.ignored += 1;
     return;
   }
+  if (report.status === "rejected") {
+    summary.rejected += 1;
+    return;
+  }
   summary.changes += 1;
   if (report.status === "unmatched") {
     summary.unmatched += 1;

@@ -34,13 +34,16 @@ export function tableSink(out: Writable): ReplaySink {
       }
       if (rejections.length > 0) {
         parts.push(
-          `Rejected inputs\n${renderTable(["Source", "Reason"], rejections.map((r) => [r.source, r.reason]), 100)}${
-            extraRejections ? `\n… and ${extraRejections} more` : ""
-          }`,
+          `Rejected inputs\n${renderTable(
+            ["Source", "Reason"],
+            rejections.map((r) => [r.source, r.reason]),
+            100,
+          )}${extraRejections ? `\n… and ${extraRejections} more` : ""}`,
         );
       }
       parts.push(`Summary\n${renderSummary(summary)}`);
-      if (summary.aborted) parts.push(`Run aborted: ${summary.abortReason ?? "unknown reason"}. The counts above cover what it did before it stopped.`);
+      if (summary.aborted)
+        parts.push(`Run aborted: ${summary.abortReason ?? "unknown reason"}. The counts above cover what it did before it stopped.`);
       out.write(`${parts.join("\n\n")}\n`);
     },
   };

@@ -51,7 +51,13 @@ export async function openReportSources(flags: StoreFlags): Promise<OpenedSource
     }
     const db = openDatabase(flags.db);
     return {
-      sources: { log: new SqliteLogStore(db), proposals: new SqliteProposalStore(db), exemptions: new SqliteExemptionStore(db), policy, controls },
+      sources: {
+        log: new SqliteLogStore(db),
+        proposals: new SqliteProposalStore(db),
+        exemptions: new SqliteExemptionStore(db),
+        policy,
+        controls,
+      },
       store: `sqlite:${flags.db}`,
       policySource,
       async close() {

@@ -4,16 +4,11 @@ import type { Logger } from "../support/logger";
 import { APPROVAL_ACTION_IDS, EXEMPTION_MODAL } from "./message";
 import { SlackSignatureError, verifySlackSignature, type SignedRequest } from "./slack-signature";
 import type { UnauthenticatedRequests } from "./unauthenticated-requests";
-import {
-  HANDLED_PAYLOAD_TYPES,
-  interactionPayloadSchema,
-  type InteractionPayload,
-  type VerifiedAction,
-} from "./verified-action";
+import { HANDLED_PAYLOAD_TYPES, interactionPayloadSchema, type InteractionPayload, type VerifiedAction } from "./verified-action";
 
 export interface AcknowledgeDeps {
   signingSecret: string;
-  now(): Date;
+  now: () => Date;
   log: LogStore;
   logger: Logger;
   /**
@@ -65,9 +60,7 @@ export async function acknowledge(request: SignedRequest, deps: AcknowledgeDeps)
 }
 
 type ParsedPayload =
-  | { kind: "handled"; payload: InteractionPayload }
-  | { kind: "ignored"; type: string }
-  | { kind: "invalid"; reason: string };
+  { kind: "handled"; payload: InteractionPayload } | { kind: "ignored"; type: string } | { kind: "invalid"; reason: string };
 
 function parsePayload(rawBody: string): ParsedPayload {
   const text = new URLSearchParams(rawBody).get("payload");

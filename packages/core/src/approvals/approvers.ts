@@ -9,7 +9,7 @@ export interface ApproverPolicy {
 export interface ApproverDirectoryOptions {
   /** Needed to resolve user groups; without it only the listed users are approvers. */
   slack?: WebClient;
-  now(): Date;
+  now: () => Date;
   /** How long a group's member list is trusted. Short, so removing someone from a group takes effect quickly. */
   cacheTtlMs?: number;
 }

@@ -37,7 +37,7 @@ export interface ClickDeps {
    */
   slack?: WebClient;
   approvers: ApproverDirectory;
-  now(): Date;
+  now: () => Date;
   logger: Logger;
   describeControl: DescribeControl;
 }
@@ -91,11 +91,13 @@ export type Admission = { admitted: true; proposal: Proposal } | { admitted: fal
  * The checks every click passes before it counts, in order: the user is an approver, the proposal exists, is
  * still pending and unexpired, and holds the plan the button pinned. A failed check is logged where it is
  * evidence, and the user is told why. What an expired proposal does is the caller's: a decision records the
- * expiry, a click that only opens a form leaves that to housekeeping or the next decision.
+ * expiry, a click that only opens a form leaves that to housekeeping or the next decision. `isRetry` admits a
+ * proposal already decided by this very action (a redelivery that must finish what the first delivery began).
  */
 export async function admitClick(
   session: ClickSession,
   onExpired: (proposal: Proposal) => Promise<ActionResult>,
+  isRetry: (proposal: Proposal) => boolean = () => false,
 ): Promise<Admission> {
   const { action, deps } = session;
   if (!(await deps.approvers.isApprover(action.user.id))) {
@@ -117,11 +119,12 @@ export async function admitClick(
     await session.reply("This proposal no longer exists.");
     return { admitted: false, result: "not-found" };
   }
-  if (proposal.status !== "pending") {
+  const retry = isRetry(proposal);
+  if (proposal.status !== "pending" && !retry) {
     await session.reply(describeDecision(proposal));
     return { admitted: false, result: "already-decided" };
   }
-  if (deps.now().getTime() > Date.parse(proposal.expiresAt)) {
+  if (!retry && deps.now().getTime() > Date.parse(proposal.expiresAt)) {
     return { admitted: false, result: await onExpired(proposal) };
   }
   // The button pins the plan the approver saw; the stored plan must still hash to the stored hash.
@@ -154,6 +157,7 @@ export function describeDecision(proposal: Proposal): string {
     case "expired":
       return `This proposal expired at ${proposal.expiresAt} without a decision.`;
     case "approved":
+    case "applying":
       return `Already approved${by}${when}; the fix is being applied.`;
     case "applied":
       return `Already approved${by}${when}; the fix was applied and verified.`;
@@ -169,10 +173,7 @@ export function describeDecision(proposal: Proposal): string {
 }
 
 /** The fields every log entry about a proposal shares, so its entries can be joined with the finding's. */
-export function proposalFields(
-  proposal: Proposal,
-  deps: Pick<ClickDeps, "describeControl">,
-): Omit<LogDraft, "stage" | "at"> {
+export function proposalFields(proposal: Proposal, deps: Pick<ClickDeps, "describeControl">): Omit<LogDraft, "stage" | "at"> {
   const hipaa = deps.describeControl(proposal.control)?.hipaa.sections;
   return {
     ...(proposal.finding.event ? { eventId: proposal.finding.event.id, actor: proposal.finding.event.actor } : {}),

@@ -1,5 +1,5 @@
 import type { WebClient } from "@slack/web-api";
-import type { EngineDeps } from "../runner/deps";
+import { depsForAccount, type EngineDeps } from "../runner/deps";
 import { executePlan } from "../runner/execute";
 import { ApproverDirectory } from "./approvers";
 import type { ExemptionStore } from "./exemption-store";
@@ -19,9 +19,10 @@ export function executeApprovedPlanWith(engine: EngineDeps): ExecuteApprovedPlan
         error: { name: "UnknownControl", message: `control ${proposal.control} is not in the registry any more` },
       };
     }
+    // The fix runs in the resource's account: through the member role when that is an organisation account.
     return executePlan(
       { control, plan: proposal.plan, finding: proposal.finding, proposalId: proposal.id, decidedBy },
-      engine,
+      depsForAccount(engine, proposal.finding.resource.account),
     );
   };
 }

@@ -10,7 +10,18 @@ import { hashCanonical } from "../support/json";
 export interface ExemptionStore {
   /** Idempotent: adding the same exemption twice stores it once. */
   add(exemption: ExemptionRef): Promise<void>;
+  /**
+   * Stores `exemption` under `key` unless something is stored there already, and returns what is stored. One key per
+   * decision (see approvalExemptionKey) makes a retried grant a no-op even though its expiry, counted from the
+   * retry's clock, differs from the first attempt's.
+   */
+  grantOnce(key: string, exemption: ExemptionRef): Promise<ExemptionRef>;
   list(): Promise<ExemptionRef[]>;
+}
+
+/** The one exemption a proposal's "Exempt" decision may store. */
+export function approvalExemptionKey(proposalId: string): string {
+  return `approval#${proposalId}`;
 }
 
 /**
@@ -30,6 +41,12 @@ export class CachedExemptionStore implements ExemptionStore {
   async add(exemption: ExemptionRef): Promise<void> {
     await this.inner.add(exemption);
     this.#cached = undefined;
+  }
+
+  async grantOnce(key: string, exemption: ExemptionRef): Promise<ExemptionRef> {
+    const stored = await this.inner.grantOnce(key, exemption);
+    this.#cached = undefined;
+    return stored;
   }
 
   async list(): Promise<ExemptionRef[]> {

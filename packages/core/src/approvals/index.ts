@@ -11,5 +11,8 @@ export * from "./acknowledge";
 export { describeDecision, proposalFields, type ActionResult, type ClickDeps } from "./click-session";
 export * from "./exemption-form";
 export * from "./interactivity";
+export * from "./apply-lease";
+export * from "./stranded-applies";
 export * from "./engine-wiring";
 export * from "./unauthenticated-requests";
+export * from "./slack-context";

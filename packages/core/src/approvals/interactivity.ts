@@ -14,11 +14,14 @@ import {
   type ActionResult,
   type ClickDeps,
 } from "./click-session";
-import type { ExemptionStore } from "./exemption-store";
+import { approvalExemptionKey, type ExemptionStore } from "./exemption-store";
+import { proposalEntries } from "./proposal-entries";
 import { openExemptionForm } from "./exemption-form";
 import { EXEMPTION_DAYS, type ProposalOutcome } from "./message";
 import { ProposalMessenger } from "./notifier";
 import type { VerifiedAction } from "./verified-action";
+import { newApplyLease, type ApplyLease } from "./apply-lease";
+import { resolveStrandedApplies, type ResolvedApply } from "./stranded-applies";
 
 /**
  * Carries out an approved plan: re-checks live state, applies, verifies and logs those stages. The engine's
@@ -31,6 +34,8 @@ export interface ApprovalDeps extends ClickDeps {
   proposals: ProposalStore;
   execute: ExecuteApprovedPlan;
   exemptions: ExemptionStore;
+  /** How long an approval may take to apply before housekeeping presumes its worker dead; APPLY_LEASE_MS by default. */
+  applyLeaseMs?: number;
 }
 
 /**
@@ -41,11 +46,15 @@ export async function processAction(action: VerifiedAction, deps: ApprovalDeps):
   if (action.kind === "open-exemption") return openExemptionForm(action, deps);
 
   const session = new ActionSession(action, deps);
-  const admission = await admitClick(session, async (proposal) => {
-    const expired = await expireProposal(proposal, deps, session.messenger);
-    await session.reply(expired ? expiredReply(proposal) : await currentDecision(proposal, deps));
-    return expired ? "expired" : "already-decided";
-  });
+  const admission = await admitClick(
+    session,
+    async (proposal) => {
+      const expired = await expireProposal(proposal, deps, session.messenger);
+      await session.reply(expired ? expiredReply(proposal) : await currentDecision(proposal, deps));
+      return expired ? "expired" : "already-decided";
+    },
+    (proposal) => isOwnExemption(proposal, action),
+  );
   if (!admission.admitted) return admission.result;
   const { proposal } = admission;
 
@@ -59,19 +68,31 @@ export async function processAction(action: VerifiedAction, deps: ApprovalDeps):
   }
 }
 
+/**
+ * pending -> applying under a lease, then the final status, moved only while the lease is still this worker's. A
+ * worker that dies in between leaves the proposal applying with a lease that runs out; housekeeping then closes it
+ * (resolveStrandedApplies), and while it is applying no second proposal is made for the same control and resource.
+ */
 async function approve(proposal: Proposal, session: ActionSession): Promise<ActionResult> {
   const { deps, decider } = session;
-  const approved = await session.decide(proposal, "approved");
-  if (!approved) return "already-decided";
-  await deps.log.append({ ...proposalFields(approved, deps), stage: "approved", at: session.at(), decidedBy: decider });
-  await session.updateMessage(approved, { kind: "approved", by: decider });
+  const lease = newApplyLease("approval", deps.now(), deps.applyLeaseMs);
+  const applying = await session.decide(proposal, "applying", lease);
+  if (!applying) return "already-decided";
+  await deps.log.append({
+    ...proposalFields(applying, deps),
+    stage: "approved",
+    at: session.at(),
+    decidedBy: decider,
+    details: { lease: { holder: lease.leaseHolder, expiresAt: lease.leaseExpiresAt } },
+  });
+  await session.updateMessage(applying, { kind: "approved", by: decider });
 
-  const execution = await executeReportingFailure(approved, session);
+  const execution = await executeReportingFailure(applying, session);
   const finalStatus = execution.status === "verified" ? "applied" : execution.status;
-  if (!(await deps.proposals.transition(proposal.id, "approved", finalStatus))) {
-    deps.logger.error(`proposal ${proposal.id} left the approved state while its plan was executing`);
+  if (!(await deps.proposals.transitionLeased(proposal.id, lease.leaseHolder, finalStatus))) {
+    deps.logger.error(`proposal ${proposal.id}: the apply lease ran out while its plan was executing; housekeeping resolves it`);
   }
-  await session.updateMessage({ ...approved, status: finalStatus }, { kind: "executed", by: decider, execution });
+  await session.updateMessage({ ...applying, status: finalStatus }, { kind: "executed", by: decider, execution });
   return finalStatus;
 }
 
@@ -110,51 +131,106 @@ async function rejectProposal(proposal: Proposal, session: ActionSession, reason
   return "rejected";
 }
 
+/**
+ * The exemption is stored before the status moves, so a crash between the two cannot lose it: the proposal stays
+ * pending with the exemption already in force, and the redelivered action finds the exemption under the proposal's
+ * key and only finishes the decision. A redelivery after the status moved (same approver) skips the transition and
+ * logs only what is missing.
+ */
 async function exempt(proposal: Proposal, reason: string, session: ActionSession, days = EXEMPTION_DAYS): Promise<ActionResult> {
   const { deps, decider } = session;
-  const exempted = await session.decide(proposal, "exempted");
-  if (!exempted) return "already-decided";
-  const exemption: ExemptionRef = {
+  const exemption = await deps.exemptions.grantOnce(approvalExemptionKey(proposal.id), {
     source: "approval",
     resource: proposal.finding.resource.arn,
     controls: [proposal.control],
     reason,
     owner: decider.via === "slack" ? `${decider.name} (Slack ${decider.id})` : `${decider.name} (${decider.via} user ${decider.id})`,
     expires: new Date(deps.now().getTime() + days * 86_400_000).toISOString(),
-  };
-  await deps.exemptions.add(exemption);
+  });
+  const redelivered = proposal.status === "exempted";
+  const exempted = redelivered ? proposal : await session.decide(proposal, "exempted");
+  if (!exempted) return exemptionOutlivedItsDecision(proposal, exemption, session);
+
+  const entries = redelivered ? await proposalEntries(deps.log, proposal) : [];
+  if (!entries.some((entry) => entry.stage === "exempted")) {
+    await deps.log.append({
+      ...proposalFields(exempted, deps),
+      stage: "exempted",
+      at: session.at(),
+      decidedBy: exempted.decidedBy ?? decider,
+      reason: exemption.reason,
+      details: { owner: exemption.owner, expires: exemption.expires, controls: exemption.controls },
+    });
+  }
+  await session.updateMessage(exempted, {
+    kind: "exempted",
+    by: exempted.decidedBy ?? decider,
+    reason: exemption.reason,
+    expires: exemption.expires,
+  });
+  return "exempted";
+}
+
+/**
+ * The exemption was stored but another decision moved the proposal first. A duplicate delivery of the same
+ * approver's exemption is simply done; otherwise the stored exemption stands (an approver granted it) and is
+ * logged, so nothing in force is missing from the log.
+ */
+async function exemptionOutlivedItsDecision(proposal: Proposal, exemption: ExemptionRef, session: ActionSession): Promise<ActionResult> {
+  const { deps, decider } = session;
+  const latest = await deps.proposals.get(proposal.id);
+  if (latest && isOwnExemption(latest, session.action)) return "exempted";
   await deps.log.append({
-    ...proposalFields(exempted, deps),
+    ...proposalFields(proposal, deps),
     stage: "exempted",
     at: session.at(),
     decidedBy: decider,
-    reason,
-    details: { owner: exemption.owner, expires: exemption.expires, controls: exemption.controls },
+    reason: exemption.reason,
+    details: {
+      owner: exemption.owner,
+      expires: exemption.expires,
+      controls: exemption.controls,
+      note: `the proposal was ${latest?.status ?? "removed"} before this exemption was recorded against it; the exemption stands`,
+    },
   });
-  await session.updateMessage(exempted, { kind: "exempted", by: decider, reason, expires: exemption.expires });
-  return "exempted";
+  return "already-decided";
+}
+
+/** A proposal this very approver already exempted: a redelivered or duplicate "exempt" action for it is a retry. */
+function isOwnExemption(proposal: Proposal, action: VerifiedAction): boolean {
+  return (
+    action.kind === "exempt" &&
+    proposal.status === "exempted" &&
+    proposal.decidedBy?.id === action.user.id &&
+    proposal.decidedBy.via === action.via
+  );
 }
 
 export interface ExpireAndRemindOptions {
   /** A pending proposal this old without a reminder gets one, in its thread. */
   reminderAfterMs: number;
+  /** The approval worker's apply lease (APPLY_LEASE_MS by default): an applying proposal past it is resolved. */
+  applyLeaseMs?: number;
 }
 
 export interface ExpireAndRemindResult {
   expired: string[];
   reminded: string[];
+  /** Approvals whose worker died mid-apply, closed with the status the log supports (see resolveStrandedApplies). */
+  resolved: ResolvedApply[];
 }
 
 /**
- * The scheduled housekeeping for pending proposals: expire the ones past their expiry (logged, message updated)
- * and send each older one a single reminder.
+ * The scheduled housekeeping for open proposals: resolve approvals whose worker died mid-apply, expire the pending
+ * ones past their expiry (logged, message updated) and send each older one a single reminder.
  */
 export async function expireAndRemind(
   deps: Pick<ApprovalDeps, "proposals" | "log" | "slack" | "now" | "logger" | "describeControl">,
   options: ExpireAndRemindOptions,
 ): Promise<ExpireAndRemindResult> {
   const messenger = deps.slack ? new ProposalMessenger(deps.slack, deps.describeControl) : undefined;
-  const result: ExpireAndRemindResult = { expired: [], reminded: [] };
+  const resolved = await resolveStrandedApplies(deps, messenger, options.applyLeaseMs);
+  const result: ExpireAndRemindResult = { expired: [], reminded: [], resolved };
   const now = deps.now().getTime();
   for (const proposal of await deps.proposals.listByStatus("pending")) {
     if (now > Date.parse(proposal.expiresAt)) {
@@ -204,10 +280,10 @@ class ActionSession extends ClickSession<ApprovalDeps> {
    * The exactly-once gate: pending -> `to`, recording this user as the decider. Returns the decided proposal, or
    * undefined after telling the user who got there first.
    */
-  async decide(proposal: Proposal, to: "approved" | "rejected" | "exempted"): Promise<Proposal | undefined> {
-    const decidedAt = this.at();
-    if (await this.deps.proposals.transition(proposal.id, "pending", to, { decidedBy: this.decider, decidedAt })) {
-      return { ...proposal, status: to, decidedBy: this.decider, decidedAt };
+  async decide(proposal: Proposal, to: "applying" | "rejected" | "exempted", lease?: ApplyLease): Promise<Proposal | undefined> {
+    const changes = { decidedBy: this.decider, decidedAt: this.at(), ...lease };
+    if (await this.deps.proposals.transition(proposal.id, "pending", to, changes)) {
+      return { ...proposal, status: to, ...changes };
     }
     await this.reply(await currentDecision(proposal, this.deps));
     return undefined;

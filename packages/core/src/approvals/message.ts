@@ -112,11 +112,7 @@ export function buildReminder(proposal: Proposal, message: MessageRef): Reminder
 }
 
 /** The modal the Exempt button opens; its metadata carries only the proposal id, plan hash and message. */
-export function buildExemptionModal(
-  proposal: Proposal,
-  control: ControlSummary | undefined,
-  message: MessageRef | undefined,
-): ModalView {
+export function buildExemptionModal(proposal: Proposal, control: ControlSummary | undefined, message: MessageRef | undefined): ModalView {
   const summary = controlOrFallback(proposal, control);
   return {
     type: "modal",
@@ -182,9 +178,7 @@ function describeProposal(proposal: Proposal, control: ControlSummary): KnownBlo
     section(`*Evidence*\n${evidenceLines(finding.evidence)}`),
     section(`*The fix will*\n${plan.steps.map((step, i) => `${i + 1}. ${escapeMrkdwn(step)}`).join("\n") || escapeMrkdwn(plan.summary)}`),
     context([
-      plan.reversible
-        ? "Can be rolled back: the state before the change is recorded."
-        : "*Cannot be rolled back* automatically.",
+      plan.reversible ? "Can be rolled back: the state before the change is recorded." : "*Cannot be rolled back* automatically.",
       `Expires ${slackDate(proposal.expiresAt)}.`,
       `Proposal \`${escapeMrkdwn(proposal.id)}\`, plan \`${proposal.planHash.slice(0, 12)}\``,
     ]),

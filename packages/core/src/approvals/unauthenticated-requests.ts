@@ -9,7 +9,7 @@ export type UnauthenticatedSource = (typeof UNAUTHENTICATED_SOURCES)[number];
 
 export interface UnauthenticatedRequestsOptions {
   logger: Logger;
-  now(): Date;
+  now: () => Date;
   /** At most one warning per source per window; the next warning says how many were not logged. Default a minute. */
   warnEveryMs?: number;
   /** Called for every refusal, e.g. to emit a CloudWatch metric (see emfMetricLine). */

@@ -23,7 +23,11 @@ const actionCommon = {
 export const verifiedActionSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("approve"), ...actionCommon }),
   // The local page and the CLI may give a reason for a rejection; Slack's Reject button does not ask for one.
-  z.object({ kind: z.literal("reject"), ...actionCommon, reason: z.string().trim().min(1).max(EXEMPTION_MODAL.maxReasonLength).optional() }),
+  z.object({
+    kind: z.literal("reject"),
+    ...actionCommon,
+    reason: z.string().trim().min(1).max(EXEMPTION_MODAL.maxReasonLength).optional(),
+  }),
   z.object({ kind: z.literal("open-exemption"), ...actionCommon, triggerId: z.string().min(1) }),
   z.object({
     kind: z.literal("exempt"),
@@ -67,9 +71,7 @@ export const blockActionsPayloadSchema = z.looseObject({
   response_url: z.url().optional(),
   channel: z.looseObject({ id: z.string().min(1) }).optional(),
   container: z.looseObject({ message_ts: z.string().optional(), channel_id: z.string().optional() }).optional(),
-  actions: z
-    .array(z.looseObject({ action_id: z.enum(BUTTON_ACTION_IDS), value: jsonText(buttonValueSchema) }))
-    .length(1),
+  actions: z.array(z.looseObject({ action_id: z.enum(BUTTON_ACTION_IDS), value: jsonText(buttonValueSchema) })).length(1),
 });
 
 const inputValueSchema = z.looseObject({ value: z.string().nullish() });
@@ -89,8 +91,5 @@ export const viewSubmissionPayloadSchema = z.looseObject({
 /** The interaction types this app handles; others (a modal closed, a shortcut) are acknowledged and ignored. */
 export const HANDLED_PAYLOAD_TYPES = ["block_actions", "view_submission"] as const;
 
-export const interactionPayloadSchema = z.discriminatedUnion("type", [
-  blockActionsPayloadSchema,
-  viewSubmissionPayloadSchema,
-]);
+export const interactionPayloadSchema = z.discriminatedUnion("type", [blockActionsPayloadSchema, viewSubmissionPayloadSchema]);
 export type InteractionPayload = z.infer<typeof interactionPayloadSchema>;

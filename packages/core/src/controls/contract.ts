@@ -66,9 +66,7 @@ export interface Finding {
  * that is already compliant or gone: it is logged, and is not an error.
  */
 export type Verdict =
-  | { kind: "violation"; finding: Finding }
-  | { kind: "no-longer-applies"; resource: ResourceRef; reason: string }
-  | RecheckLater;
+  { kind: "violation"; finding: Finding } | { kind: "no-longer-applies"; resource: ResourceRef; reason: string } | RecheckLater;
 
 /**
  * The live state may not have settled yet (tags land seconds after a creation): look again later. The control
@@ -128,8 +126,10 @@ export interface TagConventions {
 export interface EngineIdentity {
   /** ARNs of the engine's own principals (roles or users); changes they make are never remediated. */
   principals: string[];
-  /** Sent as the SDK's custom user agent, so CloudTrail records carry it. */
+  /** Sent as the SDK's custom user agent, so CloudTrail records carry it. For information only: anyone can send it. */
   userAgent: string;
+  /** The role the engine assumes in member accounts: a change by it in any account in scope is the engine's. */
+  memberRole?: { name: string; accounts: "all" | string[] };
   /** Tag key put on resources the engine creates or changes. */
   tagKey: string;
 }
@@ -137,7 +137,7 @@ export interface EngineIdentity {
 export interface ControlContext<O = unknown> {
   /** Absent offline (replay without AWS): detection then rests on the event alone. */
   aws?: AwsClients;
-  now(): Date;
+  now: () => Date;
   options: O;
   tags: TagConventions;
   engine: EngineIdentity;
@@ -148,7 +148,9 @@ export interface ControlContext<O = unknown> {
   account?: string;
   /**
    * Live reads shared within one unit of work (one event, one sweep run): listings and tags are read once and
-   * shared by every control of that resource type. Detection and sweeps read through it; apply and verify never do.
+   * shared by every control of that resource type. Detection and sweeps read through it. Apply runs in the scope of
+   * the re-check just before it (`ReadCache.forRecheck`), so it may read the state it captures through it; verify
+   * never reads through it.
    */
   reads: ReadCache;
 }

@@ -6,9 +6,11 @@ export const PERMISSION_PHASES = ["detect", "apply", "rollback"] as const satisf
 /** One IAM policy statement as plain data, so this module stays free of any infrastructure library. */
 export interface PolicyStatementData {
   sid: string;
-  effect: "Allow";
+  effect: "Allow" | "Deny";
   actions: string[];
   resources: string[];
+  /** IAM condition block, e.g. `{ StringEquals: { "s3:ResourceAccount": "111122223333" } }`. */
+  conditions?: Record<string, Record<string, string | string[]>>;
 }
 
 export class ControlPermissionError extends Error {

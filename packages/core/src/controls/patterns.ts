@@ -121,7 +121,8 @@ function validateTrigger(trigger: TriggerKey, field: string): void {
   if (trigger.actor) {
     if (trigger.actor.types.length === 0) throw new EventPatternError(`${field}.actor.types: names no identity type`);
     trigger.actor.types.forEach((type, at) => {
-      if (!ACTOR_TYPE.test(type)) throw new EventPatternError(`${field}.actor.types[${at}]: "${type}" is not a userIdentity type (letters only)`);
+      if (!ACTOR_TYPE.test(type))
+        throw new EventPatternError(`${field}.actor.types[${at}]: "${type}" is not a userIdentity type (letters only)`);
     });
   }
   if (trigger.detailTypes !== undefined) {
@@ -129,7 +130,9 @@ function validateTrigger(trigger: TriggerKey, field: string): void {
     if (trigger.detailTypes.length === 0) throw new EventPatternError(`${field}.detailTypes: names no detail-type`);
     trigger.detailTypes.forEach((detailType, at) => {
       if (!isCloudTrailDetailType(detailType)) {
-        throw new EventPatternError(`${field}.detailTypes[${at}]: "${String(detailType)}" is not one of ${CLOUDTRAIL_DETAIL_TYPES.join(", ")}`);
+        throw new EventPatternError(
+          `${field}.detailTypes[${at}]: "${String(detailType)}" is not one of ${CLOUDTRAIL_DETAIL_TYPES.join(", ")}`,
+        );
       }
     });
   }

@@ -25,8 +25,8 @@ function describeUnknownObject(value: Record<string, unknown>): string {
 
 /** The elements a value nests records in: an array's, or a log file's `Records` (a record is never a log file). */
 function nestedElements(value: unknown): readonly unknown[] | undefined {
-  if (Array.isArray(value)) return value;
-  if (isObjectValue(value) && !looksLikeRecord(value) && Array.isArray(value.Records)) return value.Records;
+  if (Array.isArray(value)) return value as unknown[];
+  if (isObjectValue(value) && !looksLikeRecord(value) && Array.isArray(value.Records)) return value.Records as unknown[];
   return undefined;
 }
 

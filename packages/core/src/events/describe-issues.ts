@@ -66,7 +66,10 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[], prefix: stri
   return issues
     .slice(0, 3)
     .map((issue) => {
-      const path = issue.path.reduce<string>((base, segment) => joinPath(base, typeof segment === "number" ? segment : String(segment)), prefix);
+      const path = issue.path.reduce<string>(
+        (base, segment) => joinPath(base, typeof segment === "number" ? segment : String(segment)),
+        prefix,
+      );
       return atPath(path, describeOne(issue));
     })
     .join("; ");

@@ -140,7 +140,10 @@ async function* inflateMember(input: CompressedInput): AsyncGenerator<Buffer> {
       await feed(inflate, piece.length === 0 ? undefined : piece);
       yield* decoded.splice(0);
       if (failure !== undefined) {
-        throw new GzipDataError(`gzip data is truncated or corrupt in the member starting at compressed byte ${memberStart} (${failure.message})`, { cause: failure });
+        throw new GzipDataError(
+          `gzip data is truncated or corrupt in the member starting at compressed byte ${memberStart} (${failure.message})`,
+          { cause: failure },
+        );
       }
       const unused = input.offset - memberStart - inflate.bytesWritten;
       if (unused > 0) input.untake(piece.subarray(piece.length - unused));

@@ -26,6 +26,7 @@ export { DIGEST_REASON, ingestValue } from "./classify";
 export { JsonValueSplitter, type SplitItem } from "./json-splitter";
 export {
   InputPathError,
+  readChangeEventBatches,
   readChangeEvents,
   readChangeEventsFromStream,
   type ByteSource,

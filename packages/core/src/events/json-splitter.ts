@@ -2,9 +2,7 @@ import type { ValueSite } from "./ingest-result";
 import { jsonSyntaxProblem } from "./json-syntax";
 
 /** A parsed JSON value with its site, or a stretch of input that could not be read, with the reason. */
-export type SplitItem =
-  | { kind: "value"; value: unknown; site: ValueSite }
-  | { kind: "malformed"; source: string; reason: string };
+export type SplitItem = { kind: "value"; value: unknown; site: ValueSite } | { kind: "malformed"; source: string; reason: string };
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -239,10 +237,16 @@ export class JsonValueSplitter {
       case NEXT_ELEMENT:
       case ELEMENT:
       case AFTER_ELEMENT:
-        this.die(this.elementSource(this.index), `input ends at byte ${this.base} (line ${this.line}) inside ${this.pendingPart()}: the file is truncated`);
+        this.die(
+          this.elementSource(this.index),
+          `input ends at byte ${this.base} (line ${this.line}) inside ${this.pendingPart()}: the file is truncated`,
+        );
         break;
       case OBJECT_TAIL:
-        this.die(`${this.origin}#byte ${this.base}`, `input ends at byte ${this.base} (line ${this.line}) before the log file's closing '}'`);
+        this.die(
+          `${this.origin}#byte ${this.base}`,
+          `input ends at byte ${this.base} (line ${this.line}) before the log file's closing '}'`,
+        );
         break;
       case TOP_VALUE:
         this.malformed(this.topSource(), `line ${this.valueLine}: incomplete JSON value at end of input (byte ${this.base})`);
@@ -285,7 +289,10 @@ export class JsonValueSplitter {
   /** A syntax error in a container: in JSON lines only its line is lost, otherwise the rest of the input. */
   private syntaxError(source: string, reason: string): void {
     if (!this.strict) {
-      this.die(source, `${reason}; ${this.state === ELEMENT ? "it and " : ""}the rest of the file ${this.state === ELEMENT ? "were" : "was"} skipped`);
+      this.die(
+        source,
+        `${reason}; ${this.state === ELEMENT ? "it and " : ""}the rest of the file ${this.state === ELEMENT ? "were" : "was"} skipped`,
+      );
       return;
     }
     this.malformed(source, `${this.origin}: ${reason}; the rest of line ${this.line} was skipped`);
@@ -480,7 +487,10 @@ export class JsonValueSplitter {
     } catch (error) {
       const problem = jsonSyntaxProblem(error);
       const at = problem.position === undefined ? this.valueOffset : this.valueOffset + Buffer.byteLength(text.slice(0, problem.position));
-      this.syntaxError(this.elementSource(index), `invalid JSON in ${this.elementPath(index)} at byte ${at} (line ${this.valueLine}): ${problem.message}`);
+      this.syntaxError(
+        this.elementSource(index),
+        `invalid JSON in ${this.elementPath(index)} at byte ${at} (line ${this.valueLine}): ${problem.message}`,
+      );
       return this.state === DEAD ? buf.length : stop;
     }
     const path = this.elementPath(index);

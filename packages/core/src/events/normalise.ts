@@ -3,13 +3,7 @@ import type { Actor } from "./change-event";
 import { describeIssues, jsonTypeOf } from "./describe-issues";
 import { atPath, ignored, joinPath, rejected, type IngestResult, type ValueSite } from "./ingest-result";
 import { accountIdText, isObjectValue, isoTime, readOnlyFlag, text } from "./record-fields";
-import {
-  PLACEHOLDER,
-  cloudTrailRecordSchema,
-  eventBridgeEnvelopeSchema,
-  isCloudTrailDetailType,
-  type CloudTrailRecord,
-} from "./schemas";
+import { PLACEHOLDER, cloudTrailRecordSchema, eventBridgeEnvelopeSchema, isCloudTrailDetailType, type CloudTrailRecord } from "./schemas";
 import { describeValueBeyondLimits, findValueBeyondLimits, limitPath } from "./value-limits";
 
 /** What an EventBridge envelope can supply when its CloudTrail record lacks a field. */
@@ -137,7 +131,18 @@ function derivedEventId(record: CloudTrailRecord): string {
   return `derived-${sha256Hex(canonicalJson(record)).slice(0, 32)}`;
 }
 
-function fromRecord(raw: Record<string, unknown>, site: ValueSite, envelope: EnvelopeFallbacks): IngestResult {
+/**
+ * A rejection naming where `raw` holds a value nothing downstream can carry (see value-limits.ts), or undefined.
+ * Hashing, logging and controls walk what goes further, and would fail on such values.
+ */
+function beyondLimitsAt(raw: Record<string, unknown>, site: ValueSite): IngestResult | undefined {
+  const beyondLimits = findValueBeyondLimits(raw);
+  if (!beyondLimits) return undefined;
+  return rejected(site.source, atPath(limitPath(site.path, beyondLimits.segments), describeValueBeyondLimits(beyondLimits)));
+}
+
+/** `limitsChecked`: the caller already walked the record (inside its envelope). */
+function fromRecord(raw: Record<string, unknown>, site: ValueSite, envelope: EnvelopeFallbacks, limitsChecked: boolean): IngestResult {
   if (raw.eventType === INSIGHT_EVENT_TYPE) {
     return ignored(site.source, "CloudTrail Insights event: a summary of unusual API activity, not an API call", text(raw.eventID));
   }
@@ -155,6 +160,9 @@ function fromRecord(raw: Record<string, unknown>, site: ValueSite, envelope: Env
   if (errorCode !== undefined) {
     return ignored(site.source, `failed call (${errorCode.slice(0, 100)}): not a change`, eventId);
   }
+  // Only a record that goes further is walked: an ignored one keeps its source, reason and id, nothing of its body.
+  const beyondLimits = limitsChecked ? undefined : beyondLimitsAt(raw, site);
+  if (beyondLimits) return beyondLimits;
 
   // Logstash-shipped captures replace eventTime with @timestamp; it is the same instant.
   const time = isoTime(record.eventTime) ?? envelope.time ?? isoTime(record["@timestamp"]);
@@ -162,7 +170,10 @@ function fromRecord(raw: Record<string, unknown>, site: ValueSite, envelope: Env
     const found = record.eventTime === undefined || record.eventTime === null ? "missing" : "not a timestamp";
     return rejected(
       site.source,
-      atPath(joinPath(site.path, "eventTime"), `${found}, and there is no envelope time or @timestamp to use instead: a change needs a time`),
+      atPath(
+        joinPath(site.path, "eventTime"),
+        `${found}, and there is no envelope time or @timestamp to use instead: a change needs a time`,
+      ),
     );
   }
 
@@ -172,8 +183,7 @@ function fromRecord(raw: Record<string, unknown>, site: ValueSite, envelope: Env
     event: {
       id: eventId ?? derivedEventId(record),
       time,
-      account:
-        accountIdText(record.recipientAccountId) ?? actor.accountId ?? envelope.account ?? "unknown",
+      account: accountIdText(record.recipientAccountId) ?? actor.accountId ?? envelope.account ?? "unknown",
       region: text(record.awsRegion) ?? envelope.region ?? "unknown",
       actor,
       source: record.eventSource,
@@ -202,7 +212,10 @@ function fromEnvelope(raw: Record<string, unknown>, site: ValueSite): IngestResu
   const detailType = raw["detail-type"];
   // API calls and console sign-ins both carry a CloudTrail record; every other detail-type is someone else's event.
   if (typeof detailType === "string" && !isCloudTrailDetailType(detailType) && detailType !== PLACEHOLDER) {
-    return ignored(site.source, `EventBridge event of detail-type "${detailType.slice(0, 100)}" is not a CloudTrail API call or console sign-in`);
+    return ignored(
+      site.source,
+      `EventBridge event of detail-type "${detailType.slice(0, 100)}" is not a CloudTrail API call or console sign-in`,
+    );
   }
   const parsed = tolerantEnvelopeSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) return rejected(site.source, describeIssues(parsed.error.issues, site.path));
@@ -211,25 +224,30 @@ function fromEnvelope(raw: Record<string, unknown>, site: ValueSite): IngestResu
   if (!isCloudTrailDetailType(envelope["detail-type"]) && !("eventName" in envelope.detail)) {
     return ignored(site.source, "EventBridge event without a detail-type and without a CloudTrail record in detail");
   }
-  return fromRecord(envelope.detail, { source: site.source, path: joinPath(site.path, "detail") }, {
-    account: accountIdText(envelope.account),
-    region: text(envelope.region),
-    time: isoTime(envelope.time),
-    recheck: recheckPassOf(raw[RECHECK_FIELD]),
-  });
+  return fromRecord(
+    envelope.detail,
+    { source: site.source, path: joinPath(site.path, "detail") },
+    {
+      account: accountIdText(envelope.account),
+      region: text(envelope.region),
+      time: isoTime(envelope.time),
+      recheck: recheckPassOf(raw[RECHECK_FIELD]),
+    },
+    true,
+  );
 }
 
 /** Normalises a record or an EventBridge envelope found at `site`. */
 export function normaliseAt(raw: unknown, site: ValueSite): IngestResult {
   if (!isObjectValue(raw)) {
-    return rejected(site.source, atPath(site.path, `expected a CloudTrail record or EventBridge envelope (an object), got ${jsonTypeOf(raw)}`));
+    return rejected(
+      site.source,
+      atPath(site.path, `expected a CloudTrail record or EventBridge envelope (an object), got ${jsonTypeOf(raw)}`),
+    );
   }
-  // Before anything reads the record: hashing, logging and controls walk it and would fail on these values.
-  const beyondLimits = findValueBeyondLimits(raw);
-  if (beyondLimits) {
-    return rejected(site.source, atPath(limitPath(site.path, beyondLimits.segments), describeValueBeyondLimits(beyondLimits)));
-  }
-  return looksLikeEnvelope(raw) ? fromEnvelope(raw, site) : fromRecord(raw, site, NO_ENVELOPE);
+  // An envelope is walked whole before anything reads it; a bare record once it is known to go further.
+  if (!looksLikeEnvelope(raw)) return fromRecord(raw, site, NO_ENVELOPE, false);
+  return beyondLimitsAt(raw, site) ?? fromEnvelope(raw, site);
 }
 
 /**

@@ -40,7 +40,9 @@ export function findValueBeyondLimits(root: unknown, maxDepth = MAX_NESTING_DEPT
   const stack: Frame[] = [{ value: root, depth: 1, parent: undefined, segment: "" }];
   for (let frame = stack.pop(); frame !== undefined; frame = stack.pop()) {
     if (frame.depth > maxDepth) return { segments: segmentsOf(frame), problem: "too-deep" };
-    const found = Array.isArray(frame.value) ? visitElements(frame, frame.value, stack) : visitFields(frame, frame.value as Record<string, unknown>, stack);
+    const found = Array.isArray(frame.value)
+      ? visitElements(frame, frame.value, stack)
+      : visitFields(frame, frame.value as Record<string, unknown>, stack);
     if (found) return found;
   }
   return undefined;

@@ -1,19 +1,9 @@
-import {
-  ConditionalCheckFailedException,
-  CreateTableCommand,
-  DynamoDBClient,
-  waitUntilTableExists,
-} from "@aws-sdk/client-dynamodb";
-import {
-  DynamoDBDocumentClient,
-  PutCommand,
-  QueryCommand,
-  type QueryCommandInput,
-} from "@aws-sdk/lib-dynamodb";
+import { ConditionalCheckFailedException, CreateTableCommand, DynamoDBClient, waitUntilTableExists } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, PutCommand, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { setTimeout as delay } from "node:timers/promises";
 import { z } from "zod";
 import { canonicalJson } from "../support/json";
-import { nextEntry, type ChainLink } from "./chain";
+import { chainLink, nextEntry, type ChainLink } from "./chain";
 import { DEFAULT_LOG_CHAIN, LOG_BY_EVENT_INDEX, LOG_ITEM_ATTRIBUTES, LOG_TABLE_KEYS } from "./dynamodb-schema";
 import type { LogDraft, LogEntry } from "./entry";
 import { CorruptLogEntryError, LogAppendConflictError } from "./errors";
@@ -41,8 +31,15 @@ export interface DynamoDbLogStoreOptions {
 
 export const DEFAULT_APPEND_ATTEMPTS = 20;
 const DEFAULT_BACKOFF = { baseMs: 20, capMs: 1_000 };
+/**
+ * Under contention an append onto a remembered head costs a failed write, a head read and a write, one call more
+ * than reading the head first; alone, it costs one call instead of two. After a stale head, this many appends read
+ * first, then the store tries its remembered head again.
+ */
+const FRESH_READS_AFTER_STALE_HEAD = 8;
 
-const storedItemSchema = z.object({ seq: z.number(), entry: z.string(), hash: z.unknown(), eventId: z.unknown() });
+// DynamoDB omits the eventId attribute for entries without one (sweeps); zod 4 requires unknown() keys unless optional.
+const storedItemSchema = z.object({ seq: z.number(), entry: z.string(), hash: z.unknown(), eventId: z.unknown().optional() });
 const headLinkSchema = z.object({ seq: z.number(), hash: z.string() });
 
 const NAMES = {
@@ -59,10 +56,15 @@ const ITEM_NAMES = {
 const ITEM_PROJECTION = "#seq, #entry, #hash, #eventId";
 
 /**
- * The deployed remediation log. Appending reads the head with a consistent Query, builds the next entry and
- * writes it with `attribute_not_exists(seq)`: of two Lambda invocations racing for the same seq exactly one
- * write lands, and the other re-reads the head and chains onto the winner. So the chain never forks and no entry
- * is lost. Appends through one store instance are also queued in-process, so they never race each other.
+ * The deployed remediation log. Each item is written with `attribute_not_exists(seq)`: of two Lambda invocations
+ * racing for the same seq exactly one write lands, so the chain never forks and no entry is lost.
+ *
+ * The store remembers the link it last wrote (the head it knows), so an uncontested append is one conditional
+ * PutItem: the head is queried only for the first append of a store, after a write lost to another appender, and
+ * for a few appends after a remembered head was found stale (other appenders are active, so it would be again).
+ * A remembered head is always an item that exists in the table, and seqs are taken in order without gaps, so a
+ * stale head can only make the write fail, never chain onto the wrong entry. Appends through one store instance
+ * are also queued in-process, so they never race each other.
  *
  * byEvent uses the byEvent index, which DynamoDB keeps eventually consistent: an entry appended a moment ago may
  * not be listed yet. read and head are strongly consistent.
@@ -77,10 +79,13 @@ export class DynamoDbLogStore implements LogStore {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
   private appendQueue: Promise<unknown> = Promise.resolve();
+  /** The newest link this store knows to be in the table: the entry it appended last. */
+  private knownHead: ChainLink | undefined;
+  /** Appends left that read the head first, because a remembered head went stale lately: others are appending. */
+  private freshReadsAhead = 0;
 
   constructor(options: DynamoDbLogStoreOptions) {
-    this.client =
-      options.client instanceof DynamoDBDocumentClient ? options.client : DynamoDBDocumentClient.from(options.client);
+    this.client = options.client instanceof DynamoDBDocumentClient ? options.client : DynamoDBDocumentClient.from(options.client);
     this.tableName = options.tableName;
     this.chain = options.chain ?? DEFAULT_LOG_CHAIN;
     this.maxAttempts = options.maxAttempts ?? DEFAULT_APPEND_ATTEMPTS;
@@ -155,18 +160,26 @@ export class DynamoDbLogStore implements LogStore {
   }
 
   /**
-   * Optimistic append. A failed condition returns the item that holds the seq: when it is our own entry (the SDK
-   * retried a write whose response was lost) the append is done; otherwise the next attempt chains straight onto
-   * that winner, one round trip ahead of appenders that re-read the head. If that fails too, back off with jitter
-   * and re-read the head. Correctness rests on the condition alone; all this buys is progress under contention.
+   * Optimistic append, first onto the head this store knows. A failed condition returns the item that holds the
+   * seq: when it is our own entry (the SDK retried a write whose response was lost) the append is done. When the
+   * head was only remembered, another appender has written since: re-read the head at once. When it was freshly
+   * read, this is a true race: chain straight onto the winner, one round trip ahead of appenders that re-read the
+   * head; if that fails too, back off with jitter and re-read. Correctness rests on the condition alone; all this
+   * buys is progress under contention.
    */
   private async appendWithRetry(draft: LogDraft): Promise<LogEntry> {
-    let head = await this.headLink();
-    let chainedOntoWinner = false;
+    const remembered = this.freshReadsAhead > 0 ? undefined : this.knownHead;
+    this.freshReadsAhead = Math.max(0, this.freshReadsAhead - 1);
+    this.knownHead = undefined;
+    let head = remembered ?? (await this.headLink());
+    let basis: "remembered" | "read" | "winner" = remembered ? "remembered" : "read";
     for (let attempt = 1; ; attempt += 1) {
       const entry = nextEntry(head, draft);
       const outcome = await this.put(entry);
-      if (outcome.written || outcome.holder?.hash === entry.hash) return entry;
+      if (outcome.written || outcome.holder?.hash === entry.hash) {
+        this.knownHead = chainLink(entry);
+        return entry;
+      }
       if (attempt >= this.maxAttempts) {
         throw new LogAppendConflictError(
           `could not append to log ${this.chain} in ${this.tableName}: seq ${entry.seq} was taken by another ` +
@@ -174,13 +187,15 @@ export class DynamoDbLogStore implements LogStore {
           { attempts: attempt, cause: outcome.conflict },
         );
       }
-      if (outcome.holder && !chainedOntoWinner) {
+      if (basis === "read" && outcome.holder) {
         head = outcome.holder;
-        chainedOntoWinner = true;
+        basis = "winner";
       } else {
-        await this.sleep(this.backoffDelay(attempt));
+        // While other appenders are active a remembered head is mostly stale: read first for the next few appends.
+        if (basis === "remembered") this.freshReadsAhead = FRESH_READS_AFTER_STALE_HEAD;
+        else await this.sleep(this.backoffDelay(attempt));
         head = await this.headLink();
-        chainedOntoWinner = false;
+        basis = "read";
       }
     }
   }
@@ -290,15 +305,10 @@ export class DynamoDbLogStore implements LogStore {
   }
 }
 
-type PutOutcome =
-  | { written: true }
-  | { written: false; conflict: ConditionalCheckFailedException | Error; holder: ChainLink | undefined };
+type PutOutcome = { written: true } | { written: false; conflict: ConditionalCheckFailedException | Error; holder: ChainLink | undefined };
 
 function isConditionalCheckFailure(error: unknown): error is ConditionalCheckFailedException | Error {
-  return (
-    error instanceof ConditionalCheckFailedException ||
-    (error instanceof Error && error.name === "ConditionalCheckFailedException")
-  );
+  return error instanceof ConditionalCheckFailedException || (error instanceof Error && error.name === "ConditionalCheckFailedException");
 }
 
 /** The item returned with a failed condition, in raw attribute-value form (the document client does not unmarshall errors). */

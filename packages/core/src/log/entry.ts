@@ -17,6 +17,9 @@ export const STAGES = [
   "rejected-by-approver",
   "unauthorised-attempt",
   "expired",
+  // Written just before apply: if the engine dies before the result is logged, a redelivery finds it and
+  // finishes the log truthfully instead of applying again (runner/interrupted-fix.ts).
+  "applying",
   "applied",
   "verified",
   "failed",

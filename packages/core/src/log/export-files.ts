@@ -26,7 +26,9 @@ export async function* readExportFiles(paths: readonly string[]): AsyncGenerator
         yield parseStoredEntry(line, lineNumber);
       } catch (error) {
         if (!(error instanceof CorruptLogEntryError)) throw error;
-        throw new RestoreError(`${file} line ${lineNumber}: ${error.message.replace(/^log entry stored at seq \d+ /, "")}`, { cause: error });
+        throw new RestoreError(`${file} line ${lineNumber}: ${error.message.replace(/^log entry stored at seq \d+ /, "")}`, {
+          cause: error,
+        });
       }
     }
   }

@@ -71,4 +71,3 @@ export function anchorsPathFor(databasePath: string): string {
 function isMissingFile(error: unknown): boolean {
   return error instanceof Error && "code" in error && error.code === "ENOENT";
 }
-

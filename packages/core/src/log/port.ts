@@ -8,7 +8,8 @@ export interface ReadOptions {
 
 /**
  * The append-only remediation log. Adapters must make `append` atomic with respect to the chain: concurrent
- * appenders never fork it and never lose an entry.
+ * appenders never fork it and never lose an entry. An adapter may remember the head between appends (to save a
+ * read per entry) only if its write fails whenever that head is no longer the newest entry.
  */
 export interface LogStore {
   append(draft: LogDraft): Promise<LogEntry>;

@@ -66,10 +66,9 @@ function inspect(value: JsonValue, path: string): void {
   for (const [key, child] of Object.entries(value)) {
     const childPath = `${path}.${key}`;
     if (normalisedUnloggable.has(normaliseKey(key))) {
-      throw new UnloggableEntryError(
-        `log entry refused: ${childPath} holds secrets or object contents; log configuration only`,
-        { field: childPath },
-      );
+      throw new UnloggableEntryError(`log entry refused: ${childPath} holds secrets or object contents; log configuration only`, {
+        field: childPath,
+      });
     }
     inspect(child, childPath);
   }

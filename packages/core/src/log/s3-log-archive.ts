@@ -64,7 +64,13 @@ export class S3LogArchive {
       const last = batch.at(-1);
       if (!first || !last) return;
       const key = `${this.prefix}${paddedSeq(first.seq)}-${paddedSeq(last.seq)}-${last.hash}.jsonl`;
-      await putLockedObject(this.options.client, this.options.bucket, key, batch.map((e) => `${canonicalJson(e)}\n`).join(""), "application/x-ndjson");
+      await putLockedObject(
+        this.options.client,
+        this.options.bucket,
+        key,
+        batch.map((e) => `${canonicalJson(e)}\n`).join(""),
+        "application/x-ndjson",
+      );
       keys.push(key);
       exported += batch.length;
       batch = [];

@@ -73,9 +73,7 @@ export class SqliteLogStore implements LogStore {
     this.page = db.prepare<[number, number, number], StoredRow>(
       `SELECT ${ROW_COLUMNS} FROM log_entries WHERE seq >= ? AND seq > ? ORDER BY seq LIMIT ?`,
     );
-    this.eventRows = db.prepare<[string], StoredRow>(
-      `SELECT ${ROW_COLUMNS} FROM log_entries WHERE event_id = ? ORDER BY seq`,
-    );
+    this.eventRows = db.prepare<[string], StoredRow>(`SELECT ${ROW_COLUMNS} FROM log_entries WHERE event_id = ? ORDER BY seq`);
     this.appendAtomically = db.transaction((draft: LogDraft): LogEntry => {
       const entry = nextEntry(this.headLink.get(), draft);
       // Plain JSON is enough for storage: verification re-derives the canonical form from the parsed entry.
@@ -104,6 +102,9 @@ export class SqliteLogStore implements LogStore {
       if (!last || rows.length < this.pageSize) return;
       afterSeq = last.seq;
       remaining -= rows.length;
+      // The queries are synchronous: without a turn of the event loop between them, a long read (verifying a large
+      // log) would hold up every other request of the process, such as the audit page's paging, until it ends.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 

@@ -37,7 +37,8 @@ export interface StoredColumns {
  * duplicate keys (or any re-serialisation) is refused rather than hashed in one reading and shown in another.
  * When `columns` are given, they must agree with the entry.
  */
-export function parseStoredEntry(stored: string | unknown, seq: number, columns?: StoredColumns): LogEntry {
+/** `stored` is the raw text, or (DynamoDB) the already-decoded item attribute. */
+export function parseStoredEntry(stored: unknown, seq: number, columns?: StoredColumns): LogEntry {
   let value: unknown = stored;
   if (typeof stored === "string") {
     try {
@@ -50,10 +51,10 @@ export function parseStoredEntry(stored: string | unknown, seq: number, columns?
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue && issue.path.length > 0 ? issue.path.join(".") : "(entry)";
-    throw new CorruptLogEntryError(
-      `log entry stored at seq ${seq} is not a log entry: ${field}: ${issue?.message ?? "invalid"}`,
-      { seq, cause: parsed.error },
-    );
+    throw new CorruptLogEntryError(`log entry stored at seq ${seq} is not a log entry: ${field}: ${issue?.message ?? "invalid"}`, {
+      seq,
+      cause: parsed.error,
+    });
   }
   if (typeof stored === "string" && stored !== JSON.stringify(value) && stored !== canonicalJson(value)) {
     throw new CorruptLogEntryError(

@@ -230,10 +230,7 @@ async function classifyGap(
       detail: `seq ${entry.seq} is at position ${position}, where seq ${expectedSeq} belongs; seq ${expectedSeq} appears later, at position ${belongingHere}`,
     };
   }
-  const range =
-    entry.seq - 1 === expectedSeq || otherSkippedShowUp
-      ? `seq ${expectedSeq} is`
-      : `seqs ${expectedSeq}-${entry.seq - 1} are`;
+  const range = entry.seq - 1 === expectedSeq || otherSkippedShowUp ? `seq ${expectedSeq} is` : `seqs ${expectedSeq}-${entry.seq - 1} are`;
   return {
     seq: entry.seq,
     position,
@@ -246,18 +243,11 @@ async function classifyGap(
  * Two entries claim the same seq. When they are adjacent, the successor tells which one is genuine: it links to
  * the genuine entry's hash, so the other one is the insertion.
  */
-async function blameDuplicate(
-  previous: LogEntry | undefined,
-  entry: LogEntry,
-  position: number,
-  reader: ChainReader,
-): Promise<BadEntry> {
+async function blameDuplicate(previous: LogEntry | undefined, entry: LogEntry, position: number, reader: ChainReader): Promise<BadEntry> {
   if (previous && previous.seq === entry.seq) {
     const successor = await reader.peek();
     const successorTrustsThisOne =
-      successor.kind === "entry" &&
-      successor.entry.seq === entry.seq + 1 &&
-      successor.entry.prevHash === entry.hash;
+      successor.kind === "entry" && successor.entry.seq === entry.seq + 1 && successor.entry.prevHash === entry.hash;
     if (successorTrustsThisOne) {
       return {
         seq: previous.seq,

@@ -100,7 +100,11 @@ function describeOverride(override: PolicyOverride, index: number): string {
   const criteria = [
     accounts ? `accounts ${accounts.join(" or ")}` : undefined,
     regions ? `regions ${regions.join(" or ")}` : undefined,
-    tags ? `tags ${Object.entries(tags).map(([key, value]) => `${key}=${value}`).join(" and ")}` : undefined,
+    tags
+      ? `tags ${Object.entries(tags)
+          .map(([key, value]) => `${key}=${value}`)
+          .join(" and ")}`
+      : undefined,
     controls ? `controls ${controls.join(" or ")}` : undefined,
   ].filter((criterion) => criterion !== undefined);
   const name = override.description === undefined ? "" : ` "${override.description}"`;

@@ -1,17 +1,31 @@
+import { randomUUID } from "node:crypto";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { MS_PER_MINUTE, RateLimitStoreError, type RateLimiter, type RateLimits } from "./rate-limiter";
 
 /**
  * The rate-limit table's key schema, for the infrastructure stack: a string partition key and a TTL attribute
- * (epoch seconds) that lets DynamoDB delete finished windows.
+ * (epoch seconds) that lets DynamoDB delete a log nobody has written to for a while.
  */
 export const RATE_LIMIT_TABLE_SCHEMA = {
   partitionKey: { name: "pk", type: "S" },
   timeToLiveAttribute: "expiresAt",
 } as const;
 
-const COUNT_ATTRIBUTE = "count";
+const GRANTS_ATTRIBUTE = "grants";
+const VERSION_ATTRIBUTE = "version";
+
+/**
+ * The sliding log keeps one timestamp per fix in the window, in one item (DynamoDB items hold 400 KB); caps above
+ * this belong to no realistic policy and would not fit.
+ */
+export const MAX_SLIDING_WINDOW_CAP = 10_000;
+
+/**
+ * Conditional writes lost in a row before giving up. Each loss means another engine changed the log in between, so
+ * this many losses take that many concurrent fixes, far more than a cap lets through at once.
+ */
+const MAX_WRITE_ATTEMPTS = 25;
 
 export interface DynamoDbRateLimiterOptions {
   client: DynamoDBClient;
@@ -21,72 +35,117 @@ export interface DynamoDbRateLimiterOptions {
   scope?: string;
 }
 
+/** The log as read: the fixes' times (epoch ms) and the version token the next write is conditioned on. */
+interface GrantLog {
+  /** Absent when there is no item yet. */
+  version?: string;
+  grants: number[];
+}
+
 /**
- * Rate limiter for the deployed engine: one item per fixed window (aligned to the epoch), incremented with
- * `ADD count 1` under the condition `count < cap`. DynamoDB applies each conditional update atomically, so any
- * number of concurrent engines together never exceed the cap within a window. Fixed windows trade precision
- * for one write per fix: a burst straddling a window boundary can reach twice the cap within one window length.
+ * Rate limiter for the deployed engine, over a sliding window: one item per scope holds the times of the automatic
+ * fixes of the last window. A fix is granted when fewer than the cap fall in the window that ends now, so no span of
+ * one window length ever holds more than the cap, across window boundaries too (a fixed window lets a burst at
+ * its end and the next one's start reach twice the cap).
+ *
+ * Every engine shares the item. A grant is a read, then a put conditioned on the version token read (optimistic
+ * concurrency): DynamoDB evaluates the condition and the write atomically, so of two engines that read the same
+ * log only one writes it; the other reads again and decides on the new log. The token is random, not a counter,
+ * so a log deleted by TTL and written again can never match a stale read.
  */
 export class DynamoDbRateLimiter implements RateLimiter {
   private readonly documents: DynamoDBDocumentClient;
   private readonly windowMs: number;
+  private readonly key: string;
+  /** The log read by the last countInWindow, used once by the next tryAcquire to save a read on the hot path. */
+  #lastRead: GrantLog | undefined;
 
   constructor(private readonly options: DynamoDbRateLimiterOptions) {
+    if (options.limits.maxAutoFixes > MAX_SLIDING_WINDOW_CAP) {
+      throw new RateLimitStoreError(
+        `rateLimit.maxAutoFixes is ${options.limits.maxAutoFixes}; the DynamoDB rate limiter keeps one timestamp per fix ` +
+          `in the window and supports at most ${MAX_SLIDING_WINDOW_CAP}`,
+      );
+    }
     this.documents = DynamoDBDocumentClient.from(options.client);
     this.windowMs = options.limits.windowMinutes * MS_PER_MINUTE;
-  }
-
-  private window(now: Date): { key: string; start: Date; end: Date } {
-    const startMs = Math.floor(now.getTime() / this.windowMs) * this.windowMs;
-    const start = new Date(startMs);
-    const scope = this.options.scope ?? "default";
-    return {
-      key: `rate-limit#${scope}#${this.options.limits.windowMinutes}m#${start.toISOString()}`,
-      start,
-      end: new Date(startMs + this.windowMs),
-    };
+    this.key = `rate-limit#${options.scope ?? "default"}#sliding#${options.limits.windowMinutes}m`;
   }
 
   async countInWindow(now: Date): Promise<number> {
-    const { key } = this.window(now);
+    const log = await this.read();
+    this.#lastRead = log;
+    return this.inWindow(log.grants, now.getTime()).length;
+  }
+
+  async tryAcquire(now: Date): Promise<boolean> {
+    // With a cap of 0 nothing is ever granted, whatever the log holds.
+    if (this.options.limits.maxAutoFixes <= 0) return false;
+    const nowMs = now.getTime();
+    // A log read earlier is safe to start from: fixes are only added while in the window, so an older read never
+    // shows more of them than there are; if it shows room, the conditional put checks it is still current.
+    let log = this.#lastRead ?? (await this.read());
+    this.#lastRead = undefined;
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+      const live = this.inWindow(log.grants, nowMs);
+      if (live.length >= this.options.limits.maxAutoFixes) return false;
+      if (await this.write(log.version, [...live, nowMs])) return true;
+      log = await this.read();
+    }
+    throw new RateLimitStoreError(
+      `rate limiter lost ${MAX_WRITE_ATTEMPTS} conditional writes in a row on ${this.key} in ${this.options.tableName}; ` +
+        "whether this fix may go ahead is unknown",
+    );
+  }
+
+  /** Fixes inside the window that ends at `nowMs`; the ones at or before its start no longer count. */
+  private inWindow(grants: number[], nowMs: number): number[] {
+    return grants.filter((at) => at > nowMs - this.windowMs);
+  }
+
+  private async read(): Promise<GrantLog> {
+    let item: Record<string, unknown> | undefined;
     try {
       const result = await this.documents.send(
         new GetCommand({
           TableName: this.options.tableName,
-          Key: { [RATE_LIMIT_TABLE_SCHEMA.partitionKey.name]: key },
+          Key: { [RATE_LIMIT_TABLE_SCHEMA.partitionKey.name]: this.key },
           ConsistentRead: true,
         }),
       );
-      const count: unknown = result.Item?.[COUNT_ATTRIBUTE];
-      return typeof count === "number" ? count : 0;
+      item = result.Item;
     } catch (error) {
-      throw new RateLimitStoreError(`rate limiter could not read window ${key} from ${this.options.tableName}`, { cause: error });
+      throw new RateLimitStoreError(`rate limiter could not read ${this.key} from ${this.options.tableName}`, { cause: error });
     }
+    if (!item) return { grants: [] };
+    const grants: unknown = item[GRANTS_ATTRIBUTE];
+    const version: unknown = item[VERSION_ATTRIBUTE];
+    if (!Array.isArray(grants) || !grants.every((at): at is number => typeof at === "number") || typeof version !== "string") {
+      throw new RateLimitStoreError(
+        `rate limiter item ${this.key} in ${this.options.tableName} is damaged: expected ${GRANTS_ATTRIBUTE} (a list of ` +
+          `numbers) and ${VERSION_ATTRIBUTE} (a string); delete the item to start a fresh window`,
+      );
+    }
+    return { version, grants };
   }
 
-  async tryAcquire(now: Date): Promise<boolean> {
-    // With a cap of 0 the condition below would still admit the first fix of an empty window.
-    if (this.options.limits.maxAutoFixes <= 0) return false;
-    const { key, start, end } = this.window(now);
+  /** Puts the new log if nobody wrote since `version` was read; false when someone did. */
+  private async write(version: string | undefined, grants: number[]): Promise<boolean> {
+    const newest = Math.max(...grants);
     try {
       await this.documents.send(
-        new UpdateCommand({
+        new PutCommand({
           TableName: this.options.tableName,
-          Key: { [RATE_LIMIT_TABLE_SCHEMA.partitionKey.name]: key },
-          UpdateExpression: "SET #windowStart = :windowStart, #expiresAt = :expiresAt ADD #count :one",
-          ConditionExpression: "attribute_not_exists(#count) OR #count < :cap",
-          ExpressionAttributeNames: {
-            "#count": COUNT_ATTRIBUTE,
-            "#windowStart": "windowStart",
-            "#expiresAt": RATE_LIMIT_TABLE_SCHEMA.timeToLiveAttribute,
+          Item: {
+            [RATE_LIMIT_TABLE_SCHEMA.partitionKey.name]: this.key,
+            [GRANTS_ATTRIBUTE]: grants,
+            [VERSION_ATTRIBUTE]: randomUUID(),
+            // Deleted once every fix in it has left the window, plus one window for readers of the last count.
+            [RATE_LIMIT_TABLE_SCHEMA.timeToLiveAttribute]: Math.ceil((newest + 2 * this.windowMs) / 1000),
           },
-          ExpressionAttributeValues: {
-            ":one": 1,
-            ":cap": this.options.limits.maxAutoFixes,
-            ":windowStart": start.toISOString(),
-            // Kept one window past its end, so a reader can still see the last window's count.
-            ":expiresAt": Math.ceil((end.getTime() + this.windowMs) / 1000),
-          },
+          ConditionExpression: version === undefined ? "attribute_not_exists(#version)" : "#version = :version",
+          ExpressionAttributeNames: { "#version": VERSION_ATTRIBUTE },
+          ...(version === undefined ? {} : { ExpressionAttributeValues: { ":version": version } }),
         }),
       );
       return true;

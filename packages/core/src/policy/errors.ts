@@ -15,7 +15,9 @@ export class PolicyError extends Error {
   constructor(source: string, issues: PolicyIssue[], options?: { cause?: unknown }) {
     const lines = issues.map((issue) => renderPolicyIssue(source, issue));
     const message =
-      lines.length === 1 ? (lines[0] ?? "") : [`${source}: ${lines.length} problems in the policy`, ...lines.map((line) => `  ${line}`)].join("\n");
+      lines.length === 1
+        ? (lines[0] ?? "")
+        : [`${source}: ${lines.length} problems in the policy`, ...lines.map((line) => `  ${line}`)].join("\n");
     super(message, options);
     this.name = "PolicyError";
     this.source = source;

@@ -35,7 +35,13 @@ function splitFields(value: string): { name: string; value: string }[] {
   return starts.map((start, index) => {
     const valueStart = start.index + start[0].length;
     const valueEnd = starts[index + 1]?.index ?? value.length;
-    return { name: start[1] ?? "", value: value.slice(valueStart, valueEnd).replace(/[\s;]+$/, "").trim() };
+    return {
+      name: start[1] ?? "",
+      value: value
+        .slice(valueStart, valueEnd)
+        .replace(/[\s;]+$/, "")
+        .trim(),
+    };
   });
 }
 

@@ -88,7 +88,7 @@ function describeBound(issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig,
 function objectKeysAt(schema: z.core.$ZodType, path: readonly PropertyKey[]): string[] {
   let current: z.core.$ZodType | undefined = unwrap(schema);
   for (const segment of path) {
-    if (current instanceof z.ZodObject) current = current.shape[String(segment)];
+    if (current instanceof z.ZodObject) current = (current.shape as Record<string, z.core.$ZodType | undefined>)[String(segment)];
     else if (current instanceof z.ZodArray) current = current.element;
     else if (current instanceof z.ZodRecord) current = current.valueType;
     else return [];
@@ -142,7 +142,8 @@ function describeInvalidType(issue: z.core.$ZodIssueInvalidType): string {
   if (issue.input === undefined) return "required";
   const got = issue.expected === "int" && typeof issue.input === "number" ? String(issue.input) : kindOf(issue.input);
   // YAML reads 012345678901 and true as a number and a boolean; quoting is what the author has to do.
-  const hint = issue.expected === "string" && (typeof issue.input === "number" || typeof issue.input === "boolean") ? " (put it in quotes)" : "";
+  const hint =
+    issue.expected === "string" && (typeof issue.input === "number" || typeof issue.input === "boolean") ? " (put it in quotes)" : "";
   return `expected ${expectedKind(issue.expected)}, got ${got}${hint}`;
 }
 

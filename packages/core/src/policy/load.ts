@@ -174,7 +174,9 @@ function readDocument(text: string, source: string): { value: unknown; locate: L
   if (tooDeep >= 0) {
     const before = text.slice(0, tooDeep);
     const position = { line: before.split("\n").length, column: tooDeep - before.lastIndexOf("\n") };
-    throw new PolicyError(source, [{ path: "", message: `brackets nest more than ${MAX_POLICY_DEPTH} levels deep; no policy field nests that far`, ...position }]);
+    throw new PolicyError(source, [
+      { path: "", message: `brackets nest more than ${MAX_POLICY_DEPTH} levels deep; no policy field nests that far`, ...position },
+    ]);
   }
   const looksLikeJson = /^\s*[{[]/.test(text);
   let jsonValue: unknown;
@@ -232,7 +234,7 @@ function explicitTags(document: Document, lineCounter: LineCounter): PolicyIssue
     ancestors.forEach((step, index) => {
       const child = ancestors[index + 1] ?? node;
       if (isPair(step) && isScalar(step.key) && child === step.value) segments.push(String(step.key.value));
-      else if (isSeq(step)) segments.push(step.items.indexOf(child as never));
+      else if (isSeq(step)) segments.push(step.items.indexOf(child));
     });
     issues.push({
       path: formatPath(segments),

@@ -7,12 +7,19 @@ export const ENGINE_USER_AGENT = "hipaa-remediate";
 /** Put on resources the engine creates or changes. */
 export const ENGINE_TAG_KEY = "hipaa-remediate:managed";
 
-/** The engine's identity: the policy's principals plus any the deployment knows (e.g. its own Lambda role). */
-export function engineIdentity(policy: Pick<Policy, "engine">, extraPrincipals: readonly string[] = []): EngineIdentity {
+/**
+ * The engine's identity: the policy's principals plus any the deployment knows (e.g. its own Lambda role), and the
+ * member role it assumes in the organisation's accounts.
+ */
+export function engineIdentity(policy: Pick<Policy, "engine" | "scope">, extraPrincipals: readonly string[] = []): EngineIdentity {
+  const organization = policy.scope.organization;
   return {
     principals: [...new Set([...policy.engine.principals, ...extraPrincipals])],
     userAgent: ENGINE_USER_AGENT,
     tagKey: ENGINE_TAG_KEY,
+    ...(organization
+      ? { memberRole: { name: organization.memberRole, accounts: organization.accounts === "all" ? "all" : [...organization.accounts] } }
+      : {}),
   };
 }
 
@@ -38,16 +45,31 @@ function principalKey(arn: string): string {
   return arn;
 }
 
+/** The member role's name when `arn` is that role, or a session of it, in an account the engine acts in. */
+function isMemberRole(arn: string, memberRole: NonNullable<EngineIdentity["memberRole"]>): boolean {
+  const key = principalKey(arn);
+  const parts = /^[^:]+:(\d{12}):role\/(.+)$/.exec(key);
+  if (!parts) return false;
+  const [, account = "", name] = parts;
+  return name === memberRole.name && (memberRole.accounts === "all" || memberRole.accounts.includes(account));
+}
+
 /**
  * The loop guard: true when the engine itself made the change, so remediating it would chase its own tail.
  * Matches the actor ARN or the session issuer ARN against the engine's principals (a role ARN also matches every
- * session of that role), or the engine's user agent inside the event's user agent. The user agent is set by the
- * caller and can be imitated, so keep the principal list complete: it is the guard that cannot be spoofed.
+ * session of that role) and against the member role in the accounts the engine acts in. Only principals count:
+ * the user agent is chosen by the caller, so anyone could send the engine's and escape remediation.
  */
 export function isEngineChange(event: ChangeEvent, identity: EngineIdentity): boolean {
   const principals = new Set(identity.principals.map(principalKey));
   const actorArns = [event.actor.arn, event.actor.issuerArn].filter((arn): arn is string => arn !== undefined && arn !== "");
   if (actorArns.some((arn) => principals.has(principalKey(arn)))) return true;
+  const memberRole = identity.memberRole;
+  return memberRole !== undefined && actorArns.some((arn) => isMemberRole(arn, memberRole));
+}
+
+/** True when a change carries the engine's user agent: worth a note in the log when the principal is someone else. */
+export function carriesEngineUserAgent(event: ChangeEvent, identity: EngineIdentity): boolean {
   const userAgent = event.actor.userAgent;
   return identity.userAgent !== "" && userAgent !== undefined && userAgent.includes(identity.userAgent);
 }

@@ -6,7 +6,10 @@ import type { RateLimitSettings } from "./schema";
  * calls `tryAcquire` right before an automatic fix: when it returns false the fix becomes a proposal.
  */
 export interface RateLimiter {
-  /** Automatic fixes recorded in the window that contains `now`. */
+  /**
+   * Automatic fixes recorded in the sliding window that ends at `now` (the last `windowMinutes`): no span of one
+   * window length ever holds more than the cap, so a burst across a boundary cannot reach twice it.
+   */
   countInWindow(now: Date): Promise<number>;
   /** Records one automatic fix if the window is below the cap, atomically across engines; false at the cap. */
   tryAcquire(now: Date): Promise<boolean>;

@@ -16,13 +16,11 @@ export const KILL_SWITCH_FALLBACKS = ["approve", "dry-run"] as const;
 /** Six years of 365 days: HIPAA's documentation retention (45 CFR 164.316(b)(2)(i)). */
 export const AUDIT_RETENTION_DAYS_DEFAULT = 2_190;
 
-const accountId = z.string().regex(/^\d{12}$/, "expected a 12-digit AWS account id, e.g. \"111122223333\"");
+const accountId = z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id, e.g. "111122223333"');
 const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "expected an AWS region name, e.g. eu-west-1");
 const tagKey = z.string().min(1).max(128);
 const tagValue = z.string().max(256);
-const arnPattern = z
-  .string()
-  .regex(/^arn:/, "expected an ARN or an ARN pattern that starts with arn:, e.g. arn:aws:s3:::legacy-*");
+const arnPattern = z.string().regex(/^arn:/, "expected an ARN or an ARN pattern that starts with arn:, e.g. arn:aws:s3:::legacy-*");
 const principalArn = z
   .string()
   .regex(
@@ -35,9 +33,7 @@ const roleArn = z
 // Slack ids, not names: approvals compare the clicking user's id, and a name would never match.
 const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, "expected a Slack user id, e.g. U012AB3CD");
 const slackUserGroupId = z.string().regex(/^S[A-Z0-9]{2,}$/, "expected a Slack user group id, e.g. S0614TZR7");
-const slackChannelId = z
-  .string()
-  .regex(/^[CGD][A-Z0-9]{2,}$/, "expected a Slack channel id (not its name), e.g. C0123456789");
+const slackChannelId = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, "expected a Slack channel id (not its name), e.g. C0123456789");
 const nonEmptyText = z.string().trim().min(1);
 
 /** A control id that must name a registered control; `allowAll` also accepts `*` (every control). */
@@ -217,10 +213,7 @@ export function policySchema(registry: readonly AnyControl[]) {
         environment: z
           .strictObject({
             keys: z.array(tagKey).min(1).default(["Environment", "Env", "Stage"]),
-            nonProduction: z
-              .array(tagValue.min(1))
-              .min(1)
-              .default(["dev", "development", "test", "sandbox", "staging"]),
+            nonProduction: z.array(tagValue.min(1)).min(1).default(["dev", "development", "test", "sandbox", "staging"]),
           })
           .prefault({}),
         /** Role ARNs that controls which lock things down (bucket policies, key policies) must keep access for. */

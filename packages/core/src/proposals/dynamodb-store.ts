@@ -1,11 +1,5 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import {
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ProposalExistsError, ProposalNotFoundError } from "./errors";
 import type { Proposal, ProposalStatus, ProposalStore, ProposalTransitionChanges } from "./proposal";
 import { parseStoredProposal } from "./schema";
@@ -51,9 +45,7 @@ export class DynamoDbProposalStore implements ProposalStore {
   }
 
   async get(id: string): Promise<Proposal | undefined> {
-    const result = await this.documents.send(
-      new GetCommand({ TableName: this.tableName, Key: { id }, ConsistentRead: true }),
-    );
+    const result = await this.documents.send(new GetCommand({ TableName: this.tableName, Key: { id }, ConsistentRead: true }));
     return result.Item ? parseStoredProposal(result.Item, `dynamodb proposal ${id}`) : undefined;
   }
 
@@ -79,16 +71,19 @@ export class DynamoDbProposalStore implements ProposalStore {
     return proposals;
   }
 
-  async transition(
-    id: string,
-    from: ProposalStatus,
-    to: ProposalStatus,
-    changes: ProposalTransitionChanges = {},
-  ): Promise<boolean> {
+  async transition(id: string, from: ProposalStatus, to: ProposalStatus, changes: ProposalTransitionChanges = {}): Promise<boolean> {
     // The exactly-once gate: DynamoDB evaluates the condition and the write as one atomic step.
     return this.conditionalUpdate(id, { status: to, ...changes }, "#status = :from", {
       names: { "#status": "status" },
       values: { ":from": from },
+    });
+  }
+
+  async transitionLeased(id: string, holder: string, to: ProposalStatus, changes: ProposalTransitionChanges = {}): Promise<boolean> {
+    // Only the current lease holder may move an applying proposal on; a takeover changes the holder.
+    return this.conditionalUpdate(id, { status: to, ...changes }, "#status = :applying AND #leaseHolder = :holder", {
+      names: { "#status": "status", "#leaseHolder": "leaseHolder" },
+      values: { ":applying": "applying", ":holder": holder },
     });
   }
 

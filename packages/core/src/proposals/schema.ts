@@ -9,6 +9,7 @@ import type { Proposal, ProposalStatus } from "./proposal";
 export const PROPOSAL_STATUSES = [
   "pending",
   "approved",
+  "applying",
   "rejected",
   "exempted",
   "expired",
@@ -78,6 +79,8 @@ export const proposalSchema = z.object({
   decidedBy: deciderSchema.optional(),
   decidedAt: z.string().optional(),
   reminderSentAt: z.string().optional(),
+  leaseHolder: z.string().min(1).optional(),
+  leaseExpiresAt: z.string().optional(),
 }) satisfies z.ZodType<Proposal>;
 
 /** The first issue of a failed parse, as a dotted field path and a message, for errors that name the field. */

@@ -91,8 +91,7 @@ export async function buildComplianceReport(sources: ReportSources, options: Rep
   );
   const modes = controlModes(sources.controls, sources.policy);
   const findings = ledger.findings;
-  const remediated = (records: FindingRecord[]) =>
-    records.map((r) => r.timeToRemediateMs).filter((ms): ms is number => ms !== undefined);
+  const remediated = (records: FindingRecord[]) => records.map((r) => r.timeToRemediateMs).filter((ms): ms is number => ms !== undefined);
 
   const sections: SectionReport[] = hipaaSections().map((section) => {
     const inSection = findings.filter((f) => f.sections.includes(section.id));
@@ -225,7 +224,16 @@ function countOutcomes(records: readonly FindingRecord[]) {
 function seenInLog(findings: readonly FindingRecord[]): ExemptionRef[] {
   return findings.flatMap(({ exemption, resource, control }) =>
     exemption?.source === "tag" && exemption.expires
-      ? [{ source: "tag" as const, resource, controls: [control], reason: exemption.reason, owner: exemption.owner, expires: exemption.expires }]
+      ? [
+          {
+            source: "tag" as const,
+            resource,
+            controls: [control],
+            reason: exemption.reason,
+            owner: exemption.owner,
+            expires: exemption.expires,
+          },
+        ]
       : [],
   );
 }

@@ -21,8 +21,12 @@ export function controlModes(controls: readonly AnyControl[], policy: Policy): C
       const name = override.description ? ` "${override.description}"` : "";
       notes.push(`override #${index + 1}${name} sets ${override.mode} for matching resources`);
     });
-    if (policy.killSwitch.engaged && mode !== "dry-run") notes.push(`kill switch engaged: approve and auto become ${policy.killSwitch.fallback}`);
-    if (mode === "auto") notes.push(`rate limit: at most ${policy.rateLimit.maxAutoFixes} automatic fixes per ${policy.rateLimit.windowMinutes} min, then proposals`);
+    if (policy.killSwitch.engaged && mode !== "dry-run")
+      notes.push(`kill switch engaged: approve and auto become ${policy.killSwitch.fallback}`);
+    if (mode === "auto")
+      notes.push(
+        `rate limit: at most ${policy.rateLimit.maxAutoFixes} automatic fixes per ${policy.rateLimit.windowMinutes} min, then proposals`,
+      );
     return {
       control: control.id,
       title: control.title,

@@ -5,3 +5,5 @@ export * from "./ledger";
 export * from "./control-modes";
 export * from "./build";
 export * from "./log-query";
+export * from "./render";
+export * from "./risk-assessment";

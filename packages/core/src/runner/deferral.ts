@@ -38,7 +38,9 @@ export class SqsDeferralQueue implements DeferralQueue {
   async defer(event: ChangeEvent, afterSeconds: number): Promise<void> {
     const body = JSON.stringify(recheckEnvelope(event, event.recheck ?? 1));
     try {
-      await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: body, DelaySeconds: deferralDelaySeconds(afterSeconds) }));
+      await this.sqs.send(
+        new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: body, DelaySeconds: deferralDelaySeconds(afterSeconds) }),
+      );
     } catch (error) {
       throw new DeferralError(`could not re-queue event ${event.id} for a re-check`, { cause: error });
     }

@@ -26,7 +26,7 @@ export interface EngineDeps {
   notifier?: ProposalNotifier;
   /** Absent offline: detection rests on the event alone and nothing is changed. */
   aws?: AwsClients;
-  now(): Date;
+  now: () => Date;
   logger: Logger;
   identity: EngineIdentity;
   regions: string[];
@@ -36,8 +36,19 @@ export interface EngineDeps {
 }
 
 /**
- * The context a control runs with. `reads` is the unit of work's shared read cache; apply, verify and rollback get
- * a fresh one, so nothing they see was read before the change.
+ * The deps acting in `account`: its clients (the member role's, for an organisation account) and its id, so a
+ * control reads and fixes the resource where it lives. May throw MemberAccountNotConfiguredError.
+ */
+export function depsForAccount(deps: EngineDeps, account: string): EngineDeps {
+  // An event or resource without an account (some hand-made records) stays with the engine's own account.
+  if (account === "" || (deps.account === account && deps.aws?.account === account)) return deps;
+  return { ...deps, ...(deps.aws ? { aws: deps.aws.forAccount(account) } : {}), account };
+}
+
+/**
+ * The context a control runs with. `reads` is the unit of work's shared read cache; the re-check before a change and
+ * apply share a scope of their own (`ReadCache.forRecheck`), and verify and rollback get a fresh one, so nothing
+ * they see was read before the change.
  */
 export function controlContext(control: AnyControl, deps: EngineDeps, reads: ReadCache = new ReadCache()): ControlContext {
   return {

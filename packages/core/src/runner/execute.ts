@@ -11,6 +11,13 @@ export interface ExecutionRequest {
   finding: Finding;
   proposalId?: string;
   decidedBy?: Decider;
+  /** The unit of work's reads (detection's): the re-check keeps what a fix does not change, such as tags. */
+  reads?: ReadCache;
+  /**
+   * The idempotency key of the unit of work, recorded in the `applying` entry: a redelivery after the engine died
+   * mid-fix finds the entry by it and finishes the log instead of applying again (interrupted-fix.ts).
+   */
+  unitOfWork?: string;
 }
 
 export class LiveStateUnavailableError extends Error {
@@ -21,13 +28,16 @@ export class LiveStateUnavailableError extends Error {
 }
 
 /**
- * Carries out one plan: re-checks live state, applies, verifies, and logs each step. Shared by auto mode and
- * by approvals, so an approved fix takes exactly the same path as an automatic one.
+ * Carries out one plan: re-checks live state, applies, verifies, and logs each step (with `applying` before apply
+ * for a unit of work that a redelivery may retry). Shared by auto mode and by approvals, so an approved fix takes
+ * exactly the same path as an automatic one.
  */
 export async function executePlan(request: ExecutionRequest, deps: EngineDeps): Promise<ExecutionOutcome> {
   const { control, plan, finding } = request;
   if (!deps.aws) throw new LiveStateUnavailableError("cannot apply a plan without AWS clients (offline mode)");
-  const ctx: LiveContext = { ...controlContext(control, deps), aws: deps.aws };
+  // The re-check reads the state afresh, and apply captures the state before the change from that same read.
+  const recheckReads = request.reads?.forRecheck() ?? new ReadCache();
+  const ctx: LiveContext = { ...controlContext(control, deps, recheckReads), aws: deps.aws };
   const common = {
     ...findingFields(control, finding),
     ...planFields(plan),
@@ -50,6 +60,11 @@ export async function executePlan(request: ExecutionRequest, deps: EngineDeps): 
     return fail("recheck", error);
   }
 
+  if (request.unitOfWork) {
+    // The durable intent: from here on, a redelivery must not apply again without knowing what this attempt did.
+    // (An approved fix has its own: the proposal's `applying` status and lease.)
+    await deps.log.append({ ...common, stage: "applying", at: at(), reason: plan.summary, details: { unitOfWork: request.unitOfWork } });
+  }
   let applied;
   try {
     applied = await control.apply(plan, ctx);

@@ -66,10 +66,11 @@ export function powertoolsGuard(persistenceStore: BasePersistenceLayer, ttlSecon
     responseHook: (response) => ({ replayed: true, result: (response as { result: object }).result }) as never,
   });
   config.registerLambdaContext(localContext());
-  const run = makeIdempotent(
-    async (_payload: GuardPayload, work: () => Promise<object>) => ({ replayed: false, result: await work() }),
-    { persistenceStore, config, dataIndexArgument: 0 },
-  );
+  const run = makeIdempotent(async (_payload: GuardPayload, work: () => Promise<object>) => ({ replayed: false, result: await work() }), {
+    persistenceStore,
+    config,
+    dataIndexArgument: 0,
+  });
   return {
     async once<T extends object>(key: string, work: () => Promise<T>) {
       return (await run({ key }, work)) as GuardedResult<T>;

@@ -3,13 +3,17 @@ import type { ChangeEvent } from "../events/change-event";
 import { eventRef } from "../events/change-event";
 import type { AnyControl, Finding, RecheckLater, ResourceRef } from "../controls/contract";
 import type { ControlMatch } from "../controls/matcher";
-import { decide, isEngineChange } from "../policy";
+import { AwsAccessDeniedError } from "../aws/access-denied";
+import { carriesEngineUserAgent, decide, isEngineChange } from "../policy";
 import type { Decision, DecisionMode } from "../policy/decision";
-import type { Proposal } from "../proposals/proposal";
+import type { LogEntry } from "../log/entry";
+import { OPEN_PROPOSAL_STATUSES, type Proposal } from "../proposals/proposal";
 import { ReadCache } from "../support/read-cache";
 import { MAX_RECHECKS, deferralDelaySeconds } from "./deferral";
-import { controlContext, type EngineDeps } from "./deps";
+import { controlContext, depsForAccount, type EngineDeps } from "./deps";
 import { executePlan } from "./execute";
+import { finishStartedFix, startedFixes } from "./interrupted-fix";
+import { rejectOutOfScope } from "./scope-check";
 import { errorFields, findingFields, planFields, planHash, resourceFields } from "./log-fields";
 
 /** What happened to one finding; the CLI prints these and the summary counts them. */
@@ -31,7 +35,8 @@ export interface FindingReport {
 
 export interface EventReport {
   eventId: string;
-  status: "processed" | "ignored" | "unmatched";
+  /** rejected: outside the policy's scope (region or account); logged with the reason. */
+  status: "processed" | "ignored" | "unmatched" | "rejected";
   reason?: string;
   findings: FindingReport[];
   /** Resources the event pointed at that were already compliant or gone. */
@@ -42,6 +47,8 @@ export interface EventReport {
   deferred: number;
   /** (control, resource) pairs whose handling failed; the error is in the log. */
   failures: number;
+  /** Those of the failures that AWS refused (access denied): retrying cannot help, so the event is not redelivered. */
+  denied: number;
 }
 
 /** Marker used in the idempotency store; the report is rebuilt from it on redelivery. */
@@ -52,14 +59,35 @@ interface HandledResource {
   deferred?: number;
 }
 
+/** What the transport says about this delivery of the event. */
+export interface Delivery {
+  /**
+   * SQS's ApproximateReceiveCount. On a first delivery no earlier attempt can have died mid-fix, so the log is not
+   * searched for one; unknown (local runs) means it is searched.
+   */
+  receiveCount?: number;
+}
+
 /**
- * The engine pipeline for one normalised event: loop guard, match, detect, decide, then dry-run, propose or
- * apply. Every step is logged; an error in one control never stops the others.
+ * The engine pipeline for one normalised event: match, scope check, loop guard, then in the event's account
+ * detect, decide, and dry-run, propose or apply. Every step is logged; an error in one control never stops the others.
  */
-export async function processEvent(event: ChangeEvent, deps: EngineDeps): Promise<EventReport> {
-  const report: EventReport = { eventId: event.id, status: "processed", findings: [], noLongerApplies: 0, duplicates: 0, deferred: 0, failures: 0 };
+export async function processEvent(event: ChangeEvent, deps: EngineDeps, delivery: Delivery = {}): Promise<EventReport> {
+  const report: EventReport = {
+    eventId: event.id,
+    status: "processed",
+    findings: [],
+    noLongerApplies: 0,
+    duplicates: 0,
+    deferred: 0,
+    failures: 0,
+    denied: 0,
+  };
   const matches = deps.index.match(event);
   if (matches.length === 0) return { ...report, status: "unmatched", reason: `no control listens to ${event.source} ${event.name}` };
+
+  const outOfScope = await rejectOutOfScope(event, deps);
+  if (outOfScope !== undefined) return { ...report, status: "rejected", reason: outOfScope };
 
   const at = () => deps.now().toISOString();
   const actor = eventRef(event).actor;
@@ -68,6 +96,15 @@ export async function processEvent(event: ChangeEvent, deps: EngineDeps): Promis
     await deps.log.append({ stage: "ignored", at: at(), eventId: event.id, actor, source: event.origin, reason });
     return { ...report, status: "ignored", reason };
   }
+  if (carriesEngineUserAgent(event, deps.identity)) {
+    // Anyone can send the engine's user agent: it exempts nothing, but someone imitating the engine is worth a note.
+    deps.logger.warn("change carries the engine's user agent but not the engine's principal; handled as any other", {
+      eventId: event.id,
+      actor,
+    });
+  }
+  // From here on the engine reads and fixes in the event's account: the member role's clients for a member account.
+  deps = depsForAccount(deps, event.account);
 
   await deps.log.append({
     stage: "received",
@@ -89,6 +126,11 @@ export async function processEvent(event: ChangeEvent, deps: EngineDeps): Promis
 
   // Controls that share a resource type share its reads (tags, settings) while this event is handled.
   const reads = new ReadCache();
+  // What earlier attempts at this event logged: read once, only by a live engine (the only one that applies), and
+  // only when an earlier attempt is possible.
+  const mayFollowAnAttempt = deps.aws !== undefined && delivery.receiveCount !== 1;
+  let earlierEntries: Promise<LogEntry[]> | undefined;
+  const earlier = () => (earlierEntries ??= mayFollowAnAttempt ? deps.log.byEvent(event.id) : Promise.resolve([]));
   for (const match of matches) {
     let resources: ResourceRef[];
     try {
@@ -109,7 +151,12 @@ export async function processEvent(event: ChangeEvent, deps: EngineDeps): Promis
       const pass = event.recheck ? `|recheck-${event.recheck}` : "";
       const key = `${event.id}|${match.control.id}|${resource.arn}${pass}`;
       try {
-        const guarded = await deps.guard.once<HandledResource>(key, () => handleResource(event, match, resource, deps, reads));
+        const guarded = await deps.guard.once<HandledResource>(
+          key,
+          async () =>
+            (await resumeStartedFixes(event, match.control, key, await earlier(), deps)) ??
+            handleResource(event, match, resource, deps, { reads, unitOfWork: key }),
+        );
         if (guarded.replayed) {
           report.duplicates += 1;
           await deps.log.append({
@@ -125,13 +172,15 @@ export async function processEvent(event: ChangeEvent, deps: EngineDeps): Promis
         report.deferred += guarded.result.deferred ?? 0;
       } catch (error) {
         report.failures += 1;
+        const denied = error instanceof AwsAccessDeniedError;
+        if (denied) report.denied += 1;
         deps.logger.error(`${match.control.id}: handling ${resource.arn} failed`, { error: errorFields(error) });
         await deps.log.append({
           ...about(match.control, resource),
           hipaa: match.control.hipaa.sections,
           stage: "failed",
           at: at(),
-          reason: "detection or handling failed",
+          reason: denied ? `access denied, not retried: ${error.message}` : "detection or handling failed",
           error: errorFields(error),
         });
       }
@@ -140,15 +189,54 @@ export async function processEvent(event: ChangeEvent, deps: EngineDeps): Promis
   return report;
 }
 
+/** Where a finding was found: the unit of work's reads, and its idempotency key when it has one. */
+interface FindingScope {
+  reads: ReadCache;
+  unitOfWork?: string;
+}
+
+/**
+ * When an earlier attempt at this unit of work died after logging `applying`, finishes those fixes' log from the
+ * resource's state now, and does not detect or apply again. Undefined when no earlier attempt started a fix.
+ */
+async function resumeStartedFixes(
+  event: ChangeEvent,
+  control: AnyControl,
+  unitOfWork: string,
+  earlierEntries: LogEntry[],
+  deps: EngineDeps,
+): Promise<HandledResource | undefined> {
+  const started = startedFixes(earlierEntries, unitOfWork);
+  if (started.length === 0) return undefined;
+  const findings: FindingReport[] = [];
+  for (const fix of started) {
+    const outcome = await finishStartedFix(control, fix, deps);
+    const reason = "an earlier attempt was interrupted mid-fix; finished on redelivery without applying again";
+    findings.push({
+      eventId: event.id,
+      eventName: event.name,
+      control: control.id,
+      category: control.category,
+      resource: fix.applying.plan.resource.arn,
+      decision: "auto",
+      reason,
+      summary: fix.applying.plan.summary,
+      confirmed: true,
+      outcome,
+    });
+  }
+  return { findings, noLongerApplies: 0, deferred: 0 };
+}
+
 async function handleResource(
   event: ChangeEvent,
   match: ControlMatch,
   resource: ResourceRef,
   deps: EngineDeps,
-  reads: ReadCache,
+  scope: FindingScope,
 ): Promise<HandledResource> {
   const { control } = match;
-  const verdicts = await control.detect({ resource, event }, controlContext(control, deps, reads));
+  const verdicts = await control.detect({ resource, event }, controlContext(control, deps, scope.reads));
   const handled: HandledResource = { findings: [], noLongerApplies: 0, deferred: 0 };
   for (const verdict of verdicts) {
     if (verdict.kind === "no-longer-applies") {
@@ -171,10 +259,10 @@ async function handleResource(
         handled.deferred = (handled.deferred ?? 0) + 1;
         continue;
       }
-      handled.findings.push(await handleFinding(control, verdict.finding, deps, `${verdict.reason}; ${decideNow}`));
+      handled.findings.push(await handleFinding(control, verdict.finding, deps, `${verdict.reason}; ${decideNow}`, scope));
       continue;
     }
-    handled.findings.push(await handleFinding(control, verdict.finding, deps));
+    handled.findings.push(await handleFinding(control, verdict.finding, deps, undefined, scope));
   }
   return handled;
 }
@@ -183,7 +271,12 @@ async function handleResource(
  * Re-queues the event for a later look (logged `deferred`) and returns undefined; or, without a deferral queue
  * or after too many re-checks, returns why the finding is decided now, on the current state.
  */
-async function deferOrDecideNow(event: ChangeEvent, control: AnyControl, verdict: RecheckLater, deps: EngineDeps): Promise<string | undefined> {
+async function deferOrDecideNow(
+  event: ChangeEvent,
+  control: AnyControl,
+  verdict: RecheckLater,
+  deps: EngineDeps,
+): Promise<string | undefined> {
   const pass = (event.recheck ?? 0) + 1;
   if (!deps.deferrals) return "no deferral queue in this run: decided at once on the current state";
   if (pass > MAX_RECHECKS) return `already re-checked ${MAX_RECHECKS} times: decided on the current state`;
@@ -200,7 +293,13 @@ async function deferOrDecideNow(event: ChangeEvent, control: AnyControl, verdict
 }
 
 /** Decides and acts on one finding. Exported for the sweep, which has findings without events. */
-export async function handleFinding(control: AnyControl, finding: Finding, deps: EngineDeps, note?: string): Promise<FindingReport> {
+export async function handleFinding(
+  control: AnyControl,
+  finding: Finding,
+  deps: EngineDeps,
+  note?: string,
+  scope?: FindingScope,
+): Promise<FindingReport> {
   const at = () => deps.now().toISOString();
   const common = findingFields(control, finding);
   await deps.log.append({
@@ -265,7 +364,16 @@ export async function handleFinding(control: AnyControl, finding: Finding, deps:
     case "auto": {
       const plan = control.plan(finding, controlContext(control, deps).options);
       if (plan.notifyOnly) return { ...report, outcome: "notified" };
-      const outcome = await executePlan({ control, plan, finding }, deps);
+      const outcome = await executePlan(
+        {
+          control,
+          plan,
+          finding,
+          ...(scope?.reads ? { reads: scope.reads } : {}),
+          ...(scope?.unitOfWork ? { unitOfWork: scope.unitOfWork } : {}),
+        },
+        deps,
+      );
       return { ...report, outcome: outcome.status };
     }
   }
@@ -297,10 +405,17 @@ async function policyWithGrantedExemptions(deps: EngineDeps): Promise<EngineDeps
   return { ...deps.policy, exemptions: [...deps.policy.exemptions, ...exemptions] };
 }
 
-/** One pending proposal per control and resource: a second event or a daily sweep must not pile up duplicates. */
+/**
+ * One open proposal per control and resource: a second event or a daily sweep must not pile up duplicates, neither
+ * while a person decides (pending) nor while an approved fix is being applied (applying, or legacy approved).
+ */
 async function pendingProposalFor(control: AnyControl, finding: Finding, deps: EngineDeps): Promise<Proposal | undefined> {
-  const pending = await deps.proposals.listByStatus("pending");
-  return pending.find((p) => p.control === control.id && p.finding.resource.arn === finding.resource.arn);
+  for (const status of OPEN_PROPOSAL_STATUSES) {
+    const open = await deps.proposals.listByStatus(status);
+    const match = open.find((p) => p.control === control.id && p.finding.resource.arn === finding.resource.arn);
+    if (match) return match;
+  }
+  return undefined;
 }
 
 async function propose(control: AnyControl, finding: Finding, plan: ReturnType<AnyControl["plan"]>, deps: EngineDeps): Promise<Proposal> {

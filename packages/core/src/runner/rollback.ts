@@ -37,8 +37,20 @@ export async function rollbackApplied(applied: LogEntry, deps: EngineDeps, decid
   try {
     await control.rollback(plan, before, ctx);
   } catch (error) {
-    await deps.log.append({ ...common, stage: "failed", at: deps.now().toISOString(), reason: "rollback failed", error: errorFields(error) });
+    await deps.log.append({
+      ...common,
+      stage: "failed",
+      at: deps.now().toISOString(),
+      reason: "rollback failed",
+      error: errorFields(error),
+    });
     throw new RollbackError(`rollback of log entry ${applied.seq} failed: ${errorFields(error).message}`, { cause: error });
   }
-  await deps.log.append({ ...common, stage: "rolled-back", at: deps.now().toISOString(), before, reason: `restored the state captured in entry ${applied.seq}` });
+  await deps.log.append({
+    ...common,
+    stage: "rolled-back",
+    at: deps.now().toISOString(),
+    before,
+    reason: `restored the state captured in entry ${applied.seq}`,
+  });
 }

@@ -6,6 +6,8 @@ import {
 import { BasePersistenceLayer, IdempotencyRecord } from "@aws-lambda-powertools/idempotency/persistence";
 import type { SqliteDatabase } from "../support/sqlite";
 
+type StoredResponse = ConstructorParameters<typeof IdempotencyRecord>[0]["responseData"];
+
 interface Row {
   id: string;
   status: string;
@@ -81,7 +83,8 @@ export class SqliteIdempotencyStore extends BasePersistenceLayer {
       status: row.status,
       expiryTimestamp: row.expiry ?? undefined,
       inProgressExpiryTimestamp: row.in_progress_expiry ?? undefined,
-      responseData: row.data === null ? undefined : JSON.parse(row.data),
+      // The record holds what this store wrote: the handler result, JSON by construction.
+      responseData: row.data === null ? undefined : (JSON.parse(row.data) as StoredResponse),
       payloadHash: row.validation ?? undefined,
     });
   }

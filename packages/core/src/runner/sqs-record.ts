@@ -46,8 +46,11 @@ export async function handleSqsRecord(record: SqsRecordLike, deps: EngineDeps): 
       await logUnusableInput(result, deps);
       return undefined;
     case "event": {
-      const report = await processEvent(result.event, deps);
-      if (report.failures > 0) throw new EventProcessingError(report.eventId, report.failures);
+      const receiveCount = Number(record.attributes?.ApproximateReceiveCount);
+      const report = await processEvent(result.event, deps, Number.isInteger(receiveCount) ? { receiveCount } : {});
+      // Access denied needs a person (a permission, the member role): redelivery would only repeat it.
+      const retryable = report.failures - report.denied;
+      if (retryable > 0) throw new EventProcessingError(report.eventId, retryable);
       return report;
     }
   }

@@ -59,7 +59,7 @@ export async function runSweep(
             const verdicts = await control.detect({ resource }, ctx);
             const findings: FindingReport[] = [];
             for (const verdict of verdicts) {
-              if (verdict.kind === "violation") findings.push(await handleFinding(control, verdict.finding, deps));
+              if (verdict.kind === "violation") findings.push(await handleFinding(control, verdict.finding, deps, undefined, { reads }));
             }
             return { findings };
           });

@@ -2,6 +2,8 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import {
+  accessDeniedMetricLine,
+  accountAccessFor,
   CachedExemptionStore,
   ControlIndex,
   createAwsClients,
@@ -26,13 +28,13 @@ const EXEMPTIONS_CACHE_MS = 60_000;
 /**
  * The engine's dependencies inside Lambda, from the environment the stack sets: DynamoDB for the log,
  * proposals, idempotency and rate limits; the bundled policy; Slack when a bot token and channel are set.
+ * The bench and the load test pass their own DynamoDB client, to count its calls or to give each consumer one.
  */
-async function buildDeployedEngineDeps(): Promise<EngineDeps> {
+export async function buildDeployedEngineDeps(dynamodb: DynamoDBClient = new DynamoDBClient({})): Promise<EngineDeps> {
   const policy = await loadPolicy(process.env.POLICY_FILE, controls);
-  const dynamodb = new DynamoDBClient({});
   // The role ARNs of every engine function, so a change made by any of them is never remediated again.
-  const principals = [process.env.ENGINE_ROLE_ARN, ...(process.env.ENGINE_PRINCIPAL_ARNS ?? "").split(",")].filter(
-    (arn): arn is string => Boolean(arn),
+  const principals = [process.env.ENGINE_ROLE_ARN, ...(process.env.ENGINE_PRINCIPAL_ARNS ?? "").split(",")].filter((arn): arn is string =>
+    Boolean(arn),
   );
   const identity = engineIdentity(policy, principals);
   const logger = powertoolsLogger(process.env.POWERTOOLS_SERVICE_NAME ?? "hipaa-remediate-engine");
@@ -42,13 +44,13 @@ async function buildDeployedEngineDeps(): Promise<EngineDeps> {
   const homeRegion = process.env.HOME_REGION ?? process.env.AWS_REGION ?? "us-east-1";
   // The engine's own queue: a deferred event goes back to it with an SQS delay (at most 900 s).
   const deferralQueueUrl = process.env.DEFERRAL_QUEUE_URL;
+  // The engine's account and partition come from its own role; member accounts are reached through the policy's role.
+  const accounts = accountAccessFor(policy.scope, process.env.ENGINE_ROLE_ARN, homeRegion);
   return {
     index: new ControlIndex(controls),
     policy,
     log: new DynamoDbLogStore({ client: dynamodb, tableName: requiredEnv("LOG_TABLE") }),
-    guard: powertoolsGuard(
-      new DynamoDBPersistenceLayer({ tableName: requiredEnv("IDEMPOTENCY_TABLE"), awsSdkV3Client: dynamodb }),
-    ),
+    guard: powertoolsGuard(new DynamoDBPersistenceLayer({ tableName: requiredEnv("IDEMPOTENCY_TABLE"), awsSdkV3Client: dynamodb })),
     rateLimiter: new DynamoDbRateLimiter({ client: dynamodb, tableName: requiredEnv("RATE_LIMIT_TABLE"), limits: policy.rateLimit }),
     proposals,
     ...(process.env.EXEMPTIONS_TABLE
@@ -57,7 +59,13 @@ async function buildDeployedEngineDeps(): Promise<EngineDeps> {
     ...(botToken && channel
       ? { notifier: new SlackNotifier(new WebClient(botToken), { channel, describeControl: (id) => controls.find((c) => c.id === id) }) }
       : {}),
-    aws: createAwsClients({ userAgent: identity.userAgent }),
+    aws: createAwsClients({
+      userAgent: identity.userAgent,
+      ...(accounts ? { accounts } : {}),
+      // The metric the access-denied alarm watches: a person must grant a permission or deploy the member role.
+      onAccessDenied: (denial) => process.stdout.write(`${accessDeniedMetricLine(denial, new Date())}\n`),
+    }),
+    ...(accounts ? { account: accounts.home } : {}),
     now: () => new Date(),
     logger,
     identity,
@@ -66,4 +74,4 @@ async function buildDeployedEngineDeps(): Promise<EngineDeps> {
   };
 }
 
-export const deployedEngineDeps = once(buildDeployedEngineDeps);
+export const deployedEngineDeps = once(() => buildDeployedEngineDeps());

@@ -24,7 +24,14 @@ export async function createPlan(moto: Moto, days: number): Promise<PlanFixture>
     new CreateBackupPlanCommand({
       BackupPlan: {
         BackupPlanName: planName,
-        Rules: [{ RuleName: "daily", TargetBackupVaultName: vaultName, ScheduleExpression: "cron(0 5 ? * * *)", Lifecycle: { DeleteAfterDays: days } }],
+        Rules: [
+          {
+            RuleName: "daily",
+            TargetBackupVaultName: vaultName,
+            ScheduleExpression: "cron(0 5 ? * * *)",
+            Lifecycle: { DeleteAfterDays: days },
+          },
+        ],
       },
     }),
   );
@@ -46,7 +53,14 @@ export function updatePlanRecord(plan: PlanFixture, days: number): Record<string
       backupPlanId: plan.planId,
       backupPlan: {
         backupPlanName: plan.planName,
-        rules: [{ ruleName: "daily", targetBackupVaultName: plan.vaultName, scheduleExpression: "cron(0 5 ? * * *)", lifecycle: { deleteAfterDays: days } }],
+        rules: [
+          {
+            ruleName: "daily",
+            targetBackupVaultName: plan.vaultName,
+            scheduleExpression: "cron(0 5 ? * * *)",
+            lifecycle: { deleteAfterDays: days },
+          },
+        ],
       },
     },
     responseElements: { backupPlanId: plan.planId, backupPlanArn: backupPlanRef(plan.planId, MOTO_ACCOUNT, MOTO_REGION).arn },

@@ -1,9 +1,4 @@
-import {
-  CreateTrailCommand,
-  GetTrailStatusCommand,
-  StartLoggingCommand,
-  StopLoggingCommand,
-} from "@aws-sdk/client-cloudtrail";
+import { CreateTrailCommand, GetTrailStatusCommand, StartLoggingCommand, StopLoggingCommand } from "@aws-sdk/client-cloudtrail";
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import type { ResourceRef } from "@hipaa-remediate/core";
 import { randomUUID } from "node:crypto";
@@ -19,7 +14,7 @@ export function trailRefOf(name: string, region = MOTO_REGION, account = MOTO_AC
 /** A bucket for trails to deliver to; the emulator checks it exists, not its policy. */
 export async function trailBucket(moto: Moto, region = MOTO_REGION): Promise<string> {
   const bucket = `trail-logs-${randomUUID().slice(0, 8)}`;
-  await moto.clients.s3(region).send(new CreateBucketCommand({ Bucket: bucket }));
+  await (await moto.clients.s3(region)).send(new CreateBucketCommand({ Bucket: bucket }));
   return bucket;
 }
 

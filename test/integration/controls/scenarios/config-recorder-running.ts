@@ -39,13 +39,17 @@ export async function recordingRegion(moto: Moto, region = MOTO_REGION): Promise
   const config = await moto.clients.config(region);
   await config.send(
     new PutConfigurationRecorderCommand({
-      ConfigurationRecorder: { name: RECORDER, roleARN: CONFIG_ROLE, recordingGroup: { allSupported: true, includeGlobalResourceTypes: true } },
+      ConfigurationRecorder: {
+        name: RECORDER,
+        roleARN: CONFIG_ROLE,
+        recordingGroup: { allSupported: true, includeGlobalResourceTypes: true },
+      },
     }),
   );
   const { DeliveryChannels: channels = [] } = await config.send(new DescribeDeliveryChannelsCommand({}));
   if (channels.length === 0) {
     const bucket = `config-${randomUUID().slice(0, 8)}`;
-    await moto.clients.s3(region).send(new CreateBucketCommand({ Bucket: bucket }));
+    await (await moto.clients.s3(region)).send(new CreateBucketCommand({ Bucket: bucket }));
     await config.send(new PutDeliveryChannelCommand({ DeliveryChannel: { name: "default", s3BucketName: bucket } }));
   }
   await config.send(new StartConfigurationRecorderCommand({ ConfigurationRecorderName: RECORDER }));

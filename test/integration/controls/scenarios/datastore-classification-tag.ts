@@ -27,7 +27,7 @@ export const scenario: ControlScenario = {
   options: { tagUnclassified: DEFAULT_CLASSIFICATION },
 
   async arrangeViolation(moto) {
-    const s3 = moto.clients.s3(MOTO_REGION);
+    const s3 = await moto.clients.s3(MOTO_REGION);
     const bucket = `unclassified-${randomUUID().slice(0, 8)}`;
     const resource = await createTestBucket(s3, bucket, [TEAM_TAG]);
     const record = cloudTrailRecord({
@@ -40,14 +40,14 @@ export const scenario: ControlScenario = {
   },
 
   async assertFixed(moto, resource) {
-    expect(await bucketTags(moto.clients.s3(resource.region), resource.id)).toEqual({ Team: "claims", DataClassification: "PHI" });
+    expect(await bucketTags(await moto.clients.s3(resource.region), resource.id)).toEqual({ Team: "claims", DataClassification: "PHI" });
   },
 
   async assertUnchanged(moto, resource) {
-    expect(await bucketTags(moto.clients.s3(resource.region), resource.id)).toEqual({ Team: "claims" });
+    expect(await bucketTags(await moto.clients.s3(resource.region), resource.id)).toEqual({ Team: "claims" });
   },
 
   async makeCompliant(moto, resource) {
-    await putBucketTags(moto.clients.s3(resource.region), resource.id, { Team: "claims", DataClassification: "Internal" });
+    await putBucketTags(await moto.clients.s3(resource.region), resource.id, { Team: "claims", DataClassification: "Internal" });
   },
 };

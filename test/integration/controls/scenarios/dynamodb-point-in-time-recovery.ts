@@ -27,7 +27,9 @@ export async function createTable(moto: Moto, name: string, tags: Record<string,
 }
 
 export async function setRecovery(client: DynamoDBClient, table: string, enabled: boolean): Promise<void> {
-  await client.send(new UpdateContinuousBackupsCommand({ TableName: table, PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: enabled } }));
+  await client.send(
+    new UpdateContinuousBackupsCommand({ TableName: table, PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: enabled } }),
+  );
 }
 
 export async function recoveryStatus(moto: Moto, ref: ResourceRef): Promise<string | undefined> {
@@ -50,7 +52,12 @@ export const scenario: ControlScenario = {
       eventSource: "dynamodb.amazonaws.com",
       eventName: "UpdateContinuousBackups",
       requestParameters: { tableName: name, pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: false } },
-      responseElements: { continuousBackupsDescription: { continuousBackupsStatus: "ENABLED", pointInTimeRecoveryDescription: { pointInTimeRecoveryStatus: "DISABLED" } } },
+      responseElements: {
+        continuousBackupsDescription: {
+          continuousBackupsStatus: "ENABLED",
+          pointInTimeRecoveryDescription: { pointInTimeRecoveryStatus: "DISABLED" },
+        },
+      },
     });
     return { record, resource };
   },

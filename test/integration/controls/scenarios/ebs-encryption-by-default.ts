@@ -10,7 +10,7 @@ import type { ControlScenario } from "../../../support/control-scenario";
 import { MOTO_ACCOUNT, MOTO_REGION, type Moto } from "../../../support/moto";
 
 export async function ebsDefaultEncryption(moto: Moto, region = MOTO_REGION): Promise<boolean> {
-  const response = await moto.clients.ec2(region).send(new GetEbsEncryptionByDefaultCommand({}));
+  const response = await (await moto.clients.ec2(region)).send(new GetEbsEncryptionByDefaultCommand({}));
   return response.EbsEncryptionByDefault === true;
 }
 
@@ -29,7 +29,7 @@ export const scenario: ControlScenario = {
   control: "ebs-encryption-by-default",
 
   async arrangeViolation(moto) {
-    const ec2 = moto.clients.ec2(MOTO_REGION);
+    const ec2 = await moto.clients.ec2(MOTO_REGION);
     await ec2.send(new EnableEbsEncryptionByDefaultCommand({}));
     await ec2.send(new DisableEbsEncryptionByDefaultCommand({}));
     const record = cloudTrailRecord({
@@ -50,6 +50,6 @@ export const scenario: ControlScenario = {
   },
 
   async makeCompliant(moto, resource) {
-    await moto.clients.ec2(resource.region).send(new EnableEbsEncryptionByDefaultCommand({}));
+    await (await moto.clients.ec2(resource.region)).send(new EnableEbsEncryptionByDefaultCommand({}));
   },
 };

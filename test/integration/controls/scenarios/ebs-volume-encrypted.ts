@@ -67,12 +67,12 @@ export const scenario: ControlScenario = {
   options: { replaceDetached: true },
 
   async arrangeViolation(moto) {
-    const volume = await createPlainVolume(moto.clients.ec2(MOTO_REGION));
+    const volume = await createPlainVolume(await moto.clients.ec2(MOTO_REGION));
     return { record: createVolumeRecord(volume), resource: volumeRef(volume.VolumeId, MOTO_ACCOUNT, MOTO_REGION) };
   },
 
   async assertFixed(moto, resource: ResourceRef) {
-    const ec2 = moto.clients.ec2(resource.region);
+    const ec2 = await moto.clients.ec2(resource.region);
     const original = await describeVolume(ec2, resource.id);
     const [replacement, ...more] = await replacementsOf(ec2, resource.id);
     expect(more).toEqual([]);
@@ -83,7 +83,7 @@ export const scenario: ControlScenario = {
   },
 
   async assertUnchanged(moto, resource: ResourceRef) {
-    const ec2 = moto.clients.ec2(resource.region);
+    const ec2 = await moto.clients.ec2(resource.region);
     const original = await describeVolume(ec2, resource.id);
     expect(original).toMatchObject({ Encrypted: false, State: "available" });
     expect(tagOf(original, SUPERSEDED_TAG)).toBeUndefined();
@@ -91,6 +91,6 @@ export const scenario: ControlScenario = {
   },
 
   async makeCompliant(moto, resource: ResourceRef) {
-    await moto.clients.ec2(resource.region).send(new DeleteVolumeCommand({ VolumeId: resource.id }));
+    await (await moto.clients.ec2(resource.region)).send(new DeleteVolumeCommand({ VolumeId: resource.id }));
   },
 };

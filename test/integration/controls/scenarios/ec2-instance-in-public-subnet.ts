@@ -56,9 +56,7 @@ export async function createNetwork(ec2: EC2Client, kind: "public" | "private"):
   const vpcId = required(vpc.Vpc?.VpcId, "VpcId");
   const subnet = await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: "10.20.1.0/24" }));
   const subnetId = required(subnet.Subnet?.SubnetId, "SubnetId");
-  const group = await ec2.send(
-    new CreateSecurityGroupCommand({ VpcId: vpcId, GroupName: WEB_GROUP_NAME, Description: "web tier" }),
-  );
+  const group = await ec2.send(new CreateSecurityGroupCommand({ VpcId: vpcId, GroupName: WEB_GROUP_NAME, Description: "web tier" }));
   const webGroupId = required(group.GroupId, "GroupId");
   await ec2.send(
     new AuthorizeSecurityGroupIngressCommand({
@@ -73,9 +71,7 @@ export async function createNetwork(ec2: EC2Client, kind: "public" | "private"):
   await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: internetGatewayId, VpcId: vpcId }));
   const table = await ec2.send(new CreateRouteTableCommand({ VpcId: vpcId }));
   const routeTableId = required(table.RouteTable?.RouteTableId, "RouteTableId");
-  await ec2.send(
-    new CreateRouteCommand({ RouteTableId: routeTableId, DestinationCidrBlock: "0.0.0.0/0", GatewayId: internetGatewayId }),
-  );
+  await ec2.send(new CreateRouteCommand({ RouteTableId: routeTableId, DestinationCidrBlock: "0.0.0.0/0", GatewayId: internetGatewayId }));
   await ec2.send(new AssociateRouteTableCommand({ RouteTableId: routeTableId, SubnetId: subnetId }));
   return { vpcId, subnetId, webGroupId, routeTableId, internetGatewayId };
 }
@@ -248,7 +244,7 @@ export const scenario: ControlScenario = {
   options: { action: "quarantine" },
 
   async arrangeViolation(moto) {
-    const ec2 = moto.clients.ec2(MOTO_REGION);
+    const ec2 = await moto.clients.ec2(MOTO_REGION);
     const network = await createNetwork(ec2, "public");
     const instance = await launchInstance(ec2, network);
     const instanceId = required(instance.InstanceId, "InstanceId");
@@ -257,11 +253,11 @@ export const scenario: ControlScenario = {
   },
 
   async assertFixed(moto, resource: ResourceRef) {
-    await expectQuarantined(moto.clients.ec2(resource.region), resource.id);
+    await expectQuarantined(await moto.clients.ec2(resource.region), resource.id);
   },
 
   async assertUnchanged(moto, resource: ResourceRef) {
-    const ec2 = moto.clients.ec2(resource.region);
+    const ec2 = await moto.clients.ec2(resource.region);
     expect((await instanceGroups(ec2, resource.id)).map((g) => g.name)).toEqual([WEB_GROUP_NAME]);
     const instance = await describeOne(ec2, resource.id);
     expect(instance.State?.Name).toBe("running");
@@ -270,12 +266,10 @@ export const scenario: ControlScenario = {
 
   async makeCompliant(moto, resource: ResourceRef) {
     // Take the subnet private behind the engine's back: its route table loses the route to the internet gateway.
-    const ec2 = moto.clients.ec2(resource.region);
+    const ec2 = await moto.clients.ec2(resource.region);
     const instance = await describeOne(ec2, resource.id);
     const subnetId = required(instance.SubnetId, "SubnetId");
-    const tables = await ec2.send(
-      new DescribeRouteTablesCommand({ Filters: [{ Name: "association.subnet-id", Values: [subnetId] }] }),
-    );
+    const tables = await ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: "association.subnet-id", Values: [subnetId] }] }));
     const routeTableId = required(tables.RouteTables?.[0]?.RouteTableId, "RouteTableId");
     await ec2.send(new DeleteRouteCommand({ RouteTableId: routeTableId, DestinationCidrBlock: "0.0.0.0/0" }));
   },

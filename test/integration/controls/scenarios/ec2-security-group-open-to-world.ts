@@ -99,7 +99,7 @@ export const scenario: ControlScenario = {
   control: "ec2-security-group-open-to-world",
 
   async arrangeViolation(moto) {
-    const ec2 = moto.clients.ec2(MOTO_REGION);
+    const ec2 = await moto.clients.ec2(MOTO_REGION);
     const groupId = await createGroup(ec2);
     await authorize(ec2, groupId, HTTPS_FROM_ANYWHERE);
     const created = await authorize(ec2, groupId, SSH_FROM_ANYWHERE);
@@ -108,13 +108,13 @@ export const scenario: ControlScenario = {
   },
 
   async assertFixed(moto, resource: ResourceRef) {
-    const rules = await ingressRules(moto.clients.ec2(resource.region), resource.id);
+    const rules = await ingressRules(await moto.clients.ec2(resource.region), resource.id);
     expect(rules.filter(isSshFromAnywhere)).toEqual([]);
     expect(rules.filter(isHttps)).toHaveLength(1);
   },
 
   async assertUnchanged(moto, resource: ResourceRef) {
-    const rules = await ingressRules(moto.clients.ec2(resource.region), resource.id);
+    const rules = await ingressRules(await moto.clients.ec2(resource.region), resource.id);
     const ssh = rules.filter(isSshFromAnywhere);
     expect(ssh).toHaveLength(1);
     expect(ssh[0]?.Description).toBe("vendor support");
@@ -123,7 +123,7 @@ export const scenario: ControlScenario = {
   },
 
   async makeCompliant(moto, resource: ResourceRef) {
-    const ec2 = moto.clients.ec2(resource.region);
+    const ec2 = await moto.clients.ec2(resource.region);
     await ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: resource.id, IpPermissions: [SSH_FROM_ANYWHERE] }));
   },
 };

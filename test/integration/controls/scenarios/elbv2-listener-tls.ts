@@ -22,7 +22,7 @@ export interface LoadBalancerFixture {
 
 /** An internet-facing Application Load Balancer in its own VPC with two subnets, and one target group. */
 export async function createLoadBalancer(moto: Moto, tags: { Key: string; Value: string }[] = []): Promise<LoadBalancerFixture> {
-  const ec2 = moto.clients.ec2(MOTO_REGION);
+  const ec2 = await moto.clients.ec2(MOTO_REGION);
   const suffix = randomUUID().slice(0, 8);
   const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: "10.40.0.0/16" }));
   const vpcId = vpc.Vpc?.VpcId ?? "";
@@ -41,7 +41,9 @@ export async function createLoadBalancer(moto: Moto, tags: { Key: string; Value:
       ...(tags.length > 0 ? { Tags: tags } : {}),
     }),
   );
-  const group = await elbv2.send(new CreateTargetGroupCommand({ Name: `phi-portal-${suffix}`, Protocol: "HTTP", Port: 8080, VpcId: vpcId }));
+  const group = await elbv2.send(
+    new CreateTargetGroupCommand({ Name: `phi-portal-${suffix}`, Protocol: "HTTP", Port: 8080, VpcId: vpcId }),
+  );
   return {
     loadBalancerArn: created.LoadBalancers?.[0]?.LoadBalancerArn ?? "",
     targetGroupArn: group.TargetGroups?.[0]?.TargetGroupArn ?? "",

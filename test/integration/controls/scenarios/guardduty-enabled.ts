@@ -51,7 +51,9 @@ export const scenario: ControlScenario = {
 
   async assertUnchanged(moto, resource) {
     // The arranged region has exactly one detector, disabled, and nothing the engine created.
-    expect((await detectorsIn(moto, resource.region)).map(({ enabled, tags }) => ({ enabled, tags }))).toEqual([{ enabled: false, tags: {} }]);
+    expect((await detectorsIn(moto, resource.region)).map(({ enabled, tags }) => ({ enabled, tags }))).toEqual([
+      { enabled: false, tags: {} },
+    ]);
   },
 
   async makeCompliant(moto, resource) {

@@ -53,7 +53,7 @@ export function createAccessKeyRecord(key: AccessKey): Record<string, unknown> {
 /** The scenario's user has exactly two keys: the stale one (the resource) and the one CreateAccessKey just made. */
 async function expectKeys(moto: Moto, resource: ResourceRef, staleStatus: "Active" | "Inactive"): Promise<void> {
   const { userName, accessKeyId } = keyParts(resource);
-  const statuses = await keyStatuses(moto.clients.iam(), userName);
+  const statuses = await keyStatuses(await moto.clients.iam(), userName);
   expect(Object.keys(statuses)).toHaveLength(2);
   const { [accessKeyId]: stale, ...others } = statuses;
   expect(stale).toBe(staleStatus);
@@ -73,7 +73,7 @@ export const scenario: ControlScenario = {
   notFoundBySweep: "with the clock 200 days ahead (moto cannot back-date keys) a sweep finds every key of the user stale",
 
   async arrangeViolation(moto) {
-    const iam = moto.clients.iam();
+    const iam = await moto.clients.iam();
     const userName = `svc-claims-${randomUUID().slice(0, 8)}`;
     await iam.send(new CreateUserCommand({ UserName: userName }));
     const stale = await createKey(iam, userName);
@@ -87,6 +87,6 @@ export const scenario: ControlScenario = {
 
   async makeCompliant(moto, resource) {
     const { userName, accessKeyId } = keyParts(resource);
-    await moto.clients.iam().send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: "Inactive" }));
+    await (await moto.clients.iam()).send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: "Inactive" }));
   },
 };

@@ -21,7 +21,7 @@ export function consoleUserRef(userName: string, account = MOTO_ACCOUNT): Resour
 /** A new IAM user with a console password and no MFA device. Passwords here are test-only throwaways. */
 export async function createConsoleUser(moto: Moto, prefix = "console"): Promise<string> {
   const userName = `${prefix}-${randomUUID().slice(0, 8)}`;
-  const iam = moto.clients.iam();
+  const iam = await moto.clients.iam();
   await iam.send(new CreateUserCommand({ UserName: userName }));
   await iam.send(new CreateLoginProfileCommand({ UserName: userName, Password: `Tmp-${randomUUID()}`, PasswordResetRequired: true }));
   return userName;
@@ -29,18 +29,22 @@ export async function createConsoleUser(moto: Moto, prefix = "console"): Promise
 
 /** Enrols a virtual MFA device for the user (moto accepts any codes). */
 export async function enrolMfa(moto: Moto, userName: string, deviceName = `${userName}-phone`): Promise<string> {
-  const iam = moto.clients.iam();
+  const iam = await moto.clients.iam();
   const created = await iam.send(new CreateVirtualMFADeviceCommand({ VirtualMFADeviceName: deviceName }));
   const serial = created.VirtualMFADevice?.SerialNumber;
   if (!serial) throw new Error("moto returned no MFA serial number");
-  await iam.send(new EnableMFADeviceCommand({ UserName: userName, SerialNumber: serial, AuthenticationCode1: "123456", AuthenticationCode2: "654321" }));
+  await iam.send(
+    new EnableMFADeviceCommand({ UserName: userName, SerialNumber: serial, AuthenticationCode1: "123456", AuthenticationCode2: "654321" }),
+  );
   return serial;
 }
 
 /** The engine's inline policy on the user, decoded, or null when absent. */
 export async function requireMfaPolicyOf(moto: Moto, userName: string): Promise<Record<string, unknown> | null> {
   try {
-    const response = await moto.clients.iam().send(new GetUserPolicyCommand({ UserName: userName, PolicyName: REQUIRE_MFA_POLICY }));
+    const response = await (
+      await moto.clients.iam()
+    ).send(new GetUserPolicyCommand({ UserName: userName, PolicyName: REQUIRE_MFA_POLICY }));
     return JSON.parse(decodeURIComponent(response.PolicyDocument ?? "")) as Record<string, unknown>;
   } catch (error) {
     if (error instanceof Error && error.name === "NoSuchEntityException") return null;

@@ -23,7 +23,7 @@ export function passwordPolicyRef(account = MOTO_ACCOUNT): ResourceRef {
 /** The account's password policy as IAM reports it, or null when there is none. */
 export async function livePasswordPolicy(moto: Moto): Promise<PasswordPolicy | null> {
   try {
-    return (await moto.clients.iam().send(new GetAccountPasswordPolicyCommand({}))).PasswordPolicy ?? null;
+    return (await (await moto.clients.iam()).send(new GetAccountPasswordPolicyCommand({}))).PasswordPolicy ?? null;
   } catch (error) {
     if (error instanceof Error && error.name === "NoSuchEntityException") return null;
     throw error;
@@ -38,7 +38,9 @@ export const scenario: ControlScenario = {
   control: "iam-password-policy",
 
   async arrangeViolation(moto) {
-    await moto.clients.iam().send(new UpdateAccountPasswordPolicyCommand({ MinimumPasswordLength: 8, AllowUsersToChangePassword: true }));
+    await (
+      await moto.clients.iam()
+    ).send(new UpdateAccountPasswordPolicyCommand({ MinimumPasswordLength: 8, AllowUsersToChangePassword: true }));
     const record = cloudTrailRecord({
       eventSource: "iam.amazonaws.com",
       eventName: "UpdateAccountPasswordPolicy",
@@ -65,7 +67,9 @@ export const scenario: ControlScenario = {
   },
 
   async makeCompliant(moto) {
-    await moto.clients.iam().send(
+    await (
+      await moto.clients.iam()
+    ).send(
       new UpdateAccountPasswordPolicyCommand({
         MinimumPasswordLength: 16,
         RequireUppercaseCharacters: true,
@@ -82,7 +86,7 @@ export const scenario: ControlScenario = {
 /** Removes the account's password policy (tolerates none). */
 export async function deletePasswordPolicy(moto: Moto): Promise<void> {
   try {
-    await moto.clients.iam().send(new DeleteAccountPasswordPolicyCommand({}));
+    await (await moto.clients.iam()).send(new DeleteAccountPasswordPolicyCommand({}));
   } catch (error) {
     if (!(error instanceof Error && error.name === "NoSuchEntityException")) throw error;
   }

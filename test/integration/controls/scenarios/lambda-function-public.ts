@@ -48,7 +48,9 @@ export const scenario: ControlScenario = {
 
   async arrangeViolation(moto) {
     const name = await createTestFunction(moto, "public-fn");
-    await lambdaClient(moto).send(new AddPermissionCommand({ FunctionName: name, StatementId: PUBLIC_SID, Action: "lambda:InvokeFunction", Principal: "*" }));
+    await lambdaClient(moto).send(
+      new AddPermissionCommand({ FunctionName: name, StatementId: PUBLIC_SID, Action: "lambda:InvokeFunction", Principal: "*" }),
+    );
     return { record: addPermissionRecord(name), resource: functionRef(name) };
   },
 

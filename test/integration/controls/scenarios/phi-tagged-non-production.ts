@@ -107,13 +107,13 @@ export const scenario: ControlScenario = {
   options: { breakGlassRoles: [BREAK_GLASS_ROLE] },
 
   async arrangeViolation(moto) {
-    const s3 = moto.clients.s3(MOTO_REGION);
+    const s3 = await moto.clients.s3(MOTO_REGION);
     const bucket = await createBucket(s3, PHI_DEV_TAGS, tlsOnlyPolicy);
     return { record: putBucketTaggingRecord(bucket, PHI_DEV_TAGS), resource: bucketRef(bucket, MOTO_ACCOUNT, MOTO_REGION) };
   },
 
   async assertFixed(moto, resource: ResourceRef) {
-    const s3 = moto.clients.s3(resource.region);
+    const s3 = await moto.clients.s3(resource.region);
     expect(await publicAccessBlockOf(s3, resource.id)).toEqual({
       BlockPublicAcls: true,
       IgnorePublicAcls: true,
@@ -132,7 +132,7 @@ export const scenario: ControlScenario = {
   },
 
   async assertUnchanged(moto, resource: ResourceRef) {
-    const s3 = moto.clients.s3(resource.region);
+    const s3 = await moto.clients.s3(resource.region);
     expect(await publicAccessBlockOf(s3, resource.id)).toBeNull();
     expect(await policyStatements(s3, resource.id)).toEqual([tlsOnlyStatement(resource.id)]);
     expect((await s3.send(new GetBucketTaggingCommand({ Bucket: resource.id }))).TagSet).toEqual(PHI_DEV_TAGS);
@@ -140,7 +140,7 @@ export const scenario: ControlScenario = {
 
   async makeCompliant(moto, resource: ResourceRef) {
     // The owner resolves the conflict: the PHI bucket is production after all.
-    await tagBucket(moto.clients.s3(resource.region), resource.id, [
+    await tagBucket(await moto.clients.s3(resource.region), resource.id, [
       { Key: "DataClassification", Value: "PHI" },
       { Key: "Environment", Value: "prod" },
     ]);

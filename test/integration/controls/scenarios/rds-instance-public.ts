@@ -14,7 +14,12 @@ export const scenario: ControlScenario = {
     const record = rdsRecord(
       "ModifyDBInstance",
       { dBInstanceIdentifier: id, publiclyAccessible: true, applyImmediately: true },
-      { dBInstanceIdentifier: id, dBInstanceStatus: "modifying", publiclyAccessible: true, pendingModifiedValues: { publiclyAccessible: true } },
+      {
+        dBInstanceIdentifier: id,
+        dBInstanceStatus: "modifying",
+        publiclyAccessible: true,
+        pendingModifiedValues: { publiclyAccessible: true },
+      },
     );
     return { record, resource };
   },

@@ -10,7 +10,11 @@ export const scenario: ControlScenario = {
 
   async arrangeViolation(moto) {
     const id = `phi-plain-${randomUUID().slice(0, 8)}`;
-    const resource = await createDbInstance(moto, id, { ...COMPLIANT_DATABASE, storageEncrypted: false, tags: { DataClassification: "PHI" } });
+    const resource = await createDbInstance(moto, id, {
+      ...COMPLIANT_DATABASE,
+      storageEncrypted: false,
+      tags: { DataClassification: "PHI" },
+    });
     const record = rdsRecord(
       "CreateDBInstance",
       { dBInstanceIdentifier: id, engine: "postgres", dBInstanceClass: "db.t3.micro", masterUsername: "app", masterUserPassword: "****" },

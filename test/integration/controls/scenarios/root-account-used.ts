@@ -10,7 +10,7 @@ export function rootRef(account = MOTO_ACCOUNT): ResourceRef {
 }
 
 async function accountSummary(moto: Moto): Promise<Record<string, number>> {
-  return (await moto.clients.iam().send(new GetAccountSummaryCommand({}))).SummaryMap ?? {};
+  return (await (await moto.clients.iam()).send(new GetAccountSummaryCommand({}))).SummaryMap ?? {};
 }
 
 const NEVER_FIXED = "a root sign-in has happened: nothing can undo it, and the control only reports it";

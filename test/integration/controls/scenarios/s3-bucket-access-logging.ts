@@ -41,28 +41,31 @@ export const scenario: ControlScenario = {
   options: { targetBucket: LOG_SINK },
 
   async arrangeViolation(moto) {
-    const s3 = moto.clients.s3(MOTO_REGION);
+    const s3 = await moto.clients.s3(MOTO_REGION);
     await ensureLogSink(s3);
     const bucket = `phi-audited-${randomUUID().slice(0, 8)}`;
     const resource = await createTestBucket(s3, bucket, PHI_TAGS);
     await putLogging(s3, bucket, { TargetBucket: LOG_SINK, TargetPrefix: "old/" });
     await putLogging(s3, bucket, null);
-    const record = s3Record("PutBucketLogging", bucket, { logging: "", BucketLoggingStatus: { xmlns: "http://s3.amazonaws.com/doc/2006-03-01/" } });
+    const record = s3Record("PutBucketLogging", bucket, {
+      logging: "",
+      BucketLoggingStatus: { xmlns: "http://s3.amazonaws.com/doc/2006-03-01/" },
+    });
     return { record, resource };
   },
 
   async assertFixed(moto, resource) {
-    expect(await loggingOf(moto.clients.s3(resource.region), resource.id)).toEqual({
+    expect(await loggingOf(await moto.clients.s3(resource.region), resource.id)).toEqual({
       TargetBucket: LOG_SINK,
       TargetPrefix: `s3-access-logs/${resource.id}/`,
     });
   },
 
   async assertUnchanged(moto, resource) {
-    expect(await loggingOf(moto.clients.s3(resource.region), resource.id)).toBeNull();
+    expect(await loggingOf(await moto.clients.s3(resource.region), resource.id)).toBeNull();
   },
 
   async makeCompliant(moto, resource) {
-    await putLogging(moto.clients.s3(resource.region), resource.id, { TargetBucket: LOG_SINK, TargetPrefix: "team/" });
+    await putLogging(await moto.clients.s3(resource.region), resource.id, { TargetBucket: LOG_SINK, TargetPrefix: "team/" });
   },
 };

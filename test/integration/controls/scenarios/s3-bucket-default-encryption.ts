@@ -47,7 +47,7 @@ export const scenario: ControlScenario = {
   options: {},
 
   async arrangeViolation(moto) {
-    const s3 = moto.clients.s3(MOTO_REGION);
+    const s3 = await moto.clients.s3(MOTO_REGION);
     const bucket = `phi-records-${randomUUID().slice(0, 8)}`;
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     await s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: PHI_TAGS } }));
@@ -62,20 +62,20 @@ export const scenario: ControlScenario = {
   },
 
   async assertFixed(moto, resource: ResourceRef) {
-    const rules = await encryptionRules(moto.clients.s3(resource.region), resource.id);
+    const rules = await encryptionRules(await moto.clients.s3(resource.region), resource.id);
     expect(rules).toHaveLength(1);
     expect(rules[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm).toBe("AES256");
     expect(rules[0]?.ApplyServerSideEncryptionByDefault?.KMSMasterKeyID).toBeUndefined();
   },
 
   async assertUnchanged(moto, resource: ResourceRef) {
-    const s3 = moto.clients.s3(resource.region);
+    const s3 = await moto.clients.s3(resource.region);
     expect(await encryptionRules(s3, resource.id)).toEqual([]);
     const tagging = await s3.send(new GetBucketTaggingCommand({ Bucket: resource.id }));
     expect(tagging.TagSet).toEqual(PHI_TAGS);
   },
 
   async makeCompliant(moto, resource: ResourceRef) {
-    await putSseS3(moto.clients.s3(resource.region), resource.id);
+    await putSseS3(await moto.clients.s3(resource.region), resource.id);
   },
 };

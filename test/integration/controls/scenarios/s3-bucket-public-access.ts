@@ -24,7 +24,7 @@ export const scenario: ControlScenario = {
   options: { publicBuckets: ["www-*"] },
 
   async arrangeViolation(moto) {
-    const s3 = moto.clients.s3(MOTO_REGION);
+    const s3 = await moto.clients.s3(MOTO_REGION);
     const bucket = `phi-exposed-${randomUUID().slice(0, 8)}`;
     const resource = await createTestBucket(s3, bucket);
     await s3.send(new PutBucketAclCommand({ Bucket: bucket, ACL: "public-read" }));
@@ -33,16 +33,16 @@ export const scenario: ControlScenario = {
   },
 
   async assertFixed(moto, resource) {
-    expect(await readBucketPublicAccessBlock(moto.clients.s3(resource.region), resource.id)).toEqual(BLOCK_ALL_PUBLIC_ACCESS);
+    expect(await readBucketPublicAccessBlock(await moto.clients.s3(resource.region), resource.id)).toEqual(BLOCK_ALL_PUBLIC_ACCESS);
   },
 
   async assertUnchanged(moto, resource) {
-    const s3 = moto.clients.s3(resource.region);
+    const s3 = await moto.clients.s3(resource.region);
     expect(await readBucketPublicAccessBlock(s3, resource.id)).toBeNull();
     expect(await publicGrants(s3, resource.id)).toEqual(["READ to everyone (AllUsers)"]);
   },
 
   async makeCompliant(moto, resource) {
-    await blockAll(moto.clients.s3(resource.region), resource.id);
+    await blockAll(await moto.clients.s3(resource.region), resource.id);
   },
 };

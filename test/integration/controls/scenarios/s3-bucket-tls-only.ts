@@ -36,7 +36,7 @@ export const scenario: ControlScenario = {
   options: { phiOnly: true },
 
   async arrangeViolation(moto) {
-    const s3 = moto.clients.s3(MOTO_REGION);
+    const s3 = await moto.clients.s3(MOTO_REGION);
     const bucket = `phi-transit-${randomUUID().slice(0, 8)}`;
     const resource = await createTestBucket(s3, bucket, PHI_TAGS);
     await putPolicy(s3, bucket, readerPolicy(bucket));
@@ -45,17 +45,17 @@ export const scenario: ControlScenario = {
   },
 
   async assertFixed(moto, resource) {
-    const policy = await policyDocument(moto.clients.s3(resource.region), resource.id);
+    const policy = await policyDocument(await moto.clients.s3(resource.region), resource.id);
     expect(policy).toEqual(readerPolicy(resource.id, [tlsOnlyStatement(resource.id)]));
   },
 
   async assertUnchanged(moto, resource) {
-    expect(await policyDocument(moto.clients.s3(resource.region), resource.id)).toEqual(readerPolicy(resource.id));
+    expect(await policyDocument(await moto.clients.s3(resource.region), resource.id)).toEqual(readerPolicy(resource.id));
   },
 
   async makeCompliant(moto, resource) {
     // The team's own TLS deny, under its own Sid, is as good as the engine's.
     const deny = { ...tlsOnlyStatement(resource.id), Sid: "TeamDenyHttp" };
-    await putPolicy(moto.clients.s3(resource.region), resource.id, readerPolicy(resource.id, [deny]));
+    await putPolicy(await moto.clients.s3(resource.region), resource.id, readerPolicy(resource.id, [deny]));
   },
 };

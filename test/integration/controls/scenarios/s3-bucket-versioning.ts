@@ -20,7 +20,7 @@ export const scenario: ControlScenario = {
   options: { phiOnly: true },
 
   async arrangeViolation(moto) {
-    const s3 = moto.clients.s3(MOTO_REGION);
+    const s3 = await moto.clients.s3(MOTO_REGION);
     const bucket = `phi-versioned-${randomUUID().slice(0, 8)}`;
     const resource = await createTestBucket(s3, bucket, PHI_TAGS);
     await putVersioning(s3, bucket, "Enabled");
@@ -33,14 +33,14 @@ export const scenario: ControlScenario = {
   },
 
   async assertFixed(moto, resource) {
-    expect(await versioningStatus(moto.clients.s3(resource.region), resource.id)).toBe("Enabled");
+    expect(await versioningStatus(await moto.clients.s3(resource.region), resource.id)).toBe("Enabled");
   },
 
   async assertUnchanged(moto, resource) {
-    expect(await versioningStatus(moto.clients.s3(resource.region), resource.id)).toBe("Suspended");
+    expect(await versioningStatus(await moto.clients.s3(resource.region), resource.id)).toBe("Suspended");
   },
 
   async makeCompliant(moto, resource) {
-    await putVersioning(moto.clients.s3(resource.region), resource.id, "Enabled");
+    await putVersioning(await moto.clients.s3(resource.region), resource.id, "Enabled");
   },
 };

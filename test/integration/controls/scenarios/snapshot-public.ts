@@ -31,7 +31,13 @@ export async function createEbsSnapshot(ec2: EC2Client): Promise<string> {
 }
 
 /** Shares with the given groups and accounts, in the OperationType form moto honours. */
-export async function shareEbsSnapshot(ec2: EC2Client, snapshotId: string, change: "add" | "remove", groups: string[], accounts: string[] = []) {
+export async function shareEbsSnapshot(
+  ec2: EC2Client,
+  snapshotId: string,
+  change: "add" | "remove",
+  groups: string[],
+  accounts: string[] = [],
+) {
   await ec2.send(
     new ModifySnapshotAttributeCommand({
       SnapshotId: snapshotId,
@@ -64,7 +70,7 @@ export const scenario: ControlScenario = {
   control: "snapshot-public",
 
   async arrangeViolation(moto) {
-    const ec2 = moto.clients.ec2(MOTO_REGION);
+    const ec2 = await moto.clients.ec2(MOTO_REGION);
     const snapshotId = await createEbsSnapshot(ec2);
     await shareEbsSnapshot(ec2, snapshotId, "add", [], [PARTNER_ACCOUNT]);
     await shareEbsSnapshot(ec2, snapshotId, "add", ["all"]);
@@ -72,14 +78,14 @@ export const scenario: ControlScenario = {
   },
 
   async assertFixed(moto, resource: ResourceRef) {
-    expect(await ebsPermissions(moto.clients.ec2(resource.region), resource.id)).toEqual([`user:${PARTNER_ACCOUNT}`]);
+    expect(await ebsPermissions(await moto.clients.ec2(resource.region), resource.id)).toEqual([`user:${PARTNER_ACCOUNT}`]);
   },
 
   async assertUnchanged(moto, resource: ResourceRef) {
-    expect(await ebsPermissions(moto.clients.ec2(resource.region), resource.id)).toEqual(["group:all", `user:${PARTNER_ACCOUNT}`]);
+    expect(await ebsPermissions(await moto.clients.ec2(resource.region), resource.id)).toEqual(["group:all", `user:${PARTNER_ACCOUNT}`]);
   },
 
   async makeCompliant(moto, resource: ResourceRef) {
-    await shareEbsSnapshot(moto.clients.ec2(resource.region), resource.id, "remove", ["all"]);
+    await shareEbsSnapshot(await moto.clients.ec2(resource.region), resource.id, "remove", ["all"]);
   },
 };

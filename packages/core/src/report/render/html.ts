@@ -1,5 +1,5 @@
+import { formatDuration } from "../durations";
 import {
-  formatDuration,
   FINDING_OUTCOMES,
   type ComplianceReport,
   type DurationStats,
@@ -7,7 +7,7 @@ import {
   type FindingRecord,
   type OutcomeCounts,
   type SectionReport,
-} from "@hipaa-remediate/core";
+} from "../model";
 import { escapeHtml as e } from "./escape";
 import { OUTCOME_TEXT } from "./outcome-text";
 import { REPORT_STYLE } from "./html-style";
@@ -103,7 +103,11 @@ function glanceSection(report: ComplianceReport): string {
     ["Open", sum(totals.outcomes, OPEN), "awaiting a decision, dry-run only, or no action"],
     ["Exempted", totals.outcomes.exempted, "with reason, owner and expiry"],
     ["Failed", totals.outcomes.failed, "see the error in the log"],
-    ["Time to remediate (median)", formatDuration(totals.timeToRemediate.p50Ms), `p95 ${formatDuration(totals.timeToRemediate.p95Ms)}, max ${formatDuration(totals.timeToRemediate.maxMs)}`],
+    [
+      "Time to remediate (median)",
+      formatDuration(totals.timeToRemediate.p50Ms),
+      `p95 ${formatDuration(totals.timeToRemediate.p95Ms)}, max ${formatDuration(totals.timeToRemediate.maxMs)}`,
+    ],
     ["Open proposals", report.openProposals.length, "waiting for an approver now"],
     ["Exemptions expiring", report.expiringExemptions.length, "within 30 days"],
   ];
@@ -188,7 +192,8 @@ ${outcomes.length ? `<ul class="outcomes">${outcomes.map((o) => `<li>${e(OUTCOME
 
 function openProposalsSection(report: ComplianceReport): string {
   const rows = report.openProposals.map(
-    (p) => `<tr><td><code>${e(p.control)}</code></td><td class="arn">${e(p.resource)}</td><td>${e(p.summary)}</td><td>${when(p.createdAt)}</td><td>${e(formatDuration(p.ageMs))}</td><td>${when(p.expiresAt)}</td></tr>`,
+    (p) =>
+      `<tr><td><code>${e(p.control)}</code></td><td class="arn">${e(p.resource)}</td><td>${e(p.summary)}</td><td>${when(p.createdAt)}</td><td>${e(formatDuration(p.ageMs))}</td><td>${when(p.expiresAt)}</td></tr>`,
   );
   return `<section aria-labelledby="open-proposals">
 <h2 id="open-proposals">Open proposals</h2>
@@ -198,7 +203,8 @@ ${rows.length ? `<table><thead><tr><th scope="col">Control</th><th scope="col">R
 
 function exemptionsSection(report: ComplianceReport): string {
   const rows = report.expiringExemptions.map(
-    (x) => `<tr><td class="arn">${e(x.resource)}</td><td>${x.controls.map((c) => `<code>${e(c)}</code>`).join(" ")}</td><td>${e(x.reason)}</td><td>${e(x.owner)}</td><td>${when(x.expires)}</td><td class="num">${x.daysLeft}</td><td>${e(x.source)}</td></tr>`,
+    (x) =>
+      `<tr><td class="arn">${e(x.resource)}</td><td>${x.controls.map((c) => `<code>${e(c)}</code>`).join(" ")}</td><td>${e(x.reason)}</td><td>${e(x.owner)}</td><td>${when(x.expires)}</td><td class="num">${x.daysLeft}</td><td>${e(x.source)}</td></tr>`,
   );
   return `<section aria-labelledby="expiring">
 <h2 id="expiring">Exemptions expiring within 30 days</h2>
@@ -213,7 +219,8 @@ function sweepSection(report: ComplianceReport): string {
 <p class="empty">The log holds no completed sweep. Run <code>hipaa-remediate sweep</code> (or wait for the scheduled one when deployed) to measure how many resources comply.</p></section>`;
   }
   const rows = sweep.controls.map(
-    (c) => `<tr><td><code>${e(c.control)}</code></td><td class="num">${c.resourcesChecked}</td><td class="num">${c.outOfCompliance}</td><td class="num">${c.failures}</td><td>${c.complete ? "complete" : "incomplete: listing failed"}</td></tr>`,
+    (c) =>
+      `<tr><td><code>${e(c.control)}</code></td><td class="num">${c.resourcesChecked}</td><td class="num">${c.outOfCompliance}</td><td class="num">${c.failures}</td><td>${c.complete ? "complete" : "incomplete: listing failed"}</td></tr>`,
   );
   return `<section aria-labelledby="sweep">
 <h2 id="sweep">Posture from the latest sweep</h2>
@@ -236,20 +243,23 @@ function findingsSection(findings: readonly FindingRecord[]): string {
   );
   return `<section aria-labelledby="findings" class="wide">
 <h2 id="findings">Findings in the period</h2>
-${rows.length
+${
+  rows.length
     ? `<p class="note">One row per finding, oldest first. "Entries" are the log entries behind the row (see <code>hipaa-remediate log show</code> or the auditor view).</p>
 <table class="findings">
 <colgroup><col class="c-seq"><col class="c-time"><col class="c-control"><col class="c-resource"><col class="c-outcome"><col class="c-ttr"><col class="c-entries"></colgroup>
 <thead><tr><th scope="col">Seq</th><th scope="col">Detected</th><th scope="col">Control</th><th scope="col">Resource</th><th scope="col">Outcome</th><th scope="col">Time to remediate</th><th scope="col">Entries</th></tr></thead>
 <tbody>${rows.join("")}</tbody></table>`
-    : `<p class="empty">No findings were detected in this period.</p>`}
+    : `<p class="empty">No findings were detected in this period.</p>`
+}
 </section>`;
 }
 
 function outcomeDetail(f: FindingRecord): string {
   const parts: string[] = [];
   if (f.decidedBy) parts.push(`by ${f.decidedBy}`);
-  if (f.exemption) parts.push(`${f.exemption.reason} (owner ${f.exemption.owner}${f.exemption.expires ? `, until ${f.exemption.expires}` : ""})`);
+  if (f.exemption)
+    parts.push(`${f.exemption.reason} (owner ${f.exemption.owner}${f.exemption.expires ? `, until ${f.exemption.expires}` : ""})`);
   else if (f.detail) parts.push(f.detail);
   return parts.length ? `<br>${e(parts.join("; "))}` : "";
 }

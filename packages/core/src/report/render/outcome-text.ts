@@ -1,4 +1,4 @@
-import type { FindingOutcome } from "@hipaa-remediate/core";
+import type { FindingOutcome } from "../model";
 
 /** How each outcome reads in the report, with what it means for someone new to the tool. */
 export const OUTCOME_TEXT: Readonly<Record<FindingOutcome, { label: string; meaning: string }>> = {

@@ -1,4 +1,5 @@
-import { CATEGORIES, CATEGORY_IDS, type CategoryId, type DurationBucket, type WeeklyFindings } from "@hipaa-remediate/core";
+import { CATEGORIES, CATEGORY_IDS, type CategoryId } from "../../controls/categories";
+import type { DurationBucket, WeeklyFindings } from "../model";
 import { escapeHtml } from "./escape";
 
 type Area = CategoryId | "unknown";
@@ -59,7 +60,11 @@ export function weeklyFindingsChart(weeks: readonly WeeklyFindings[]): string {
   const legendAreas = AREAS.filter((area) => weeks.some((w) => (w.byArea[area] ?? 0) > 0));
   const summary = `Findings per week, by checklist area, from the week of ${weeks[0]?.weekStart} to the week of ${weeks.at(-1)?.weekStart}; the busiest week had ${Math.max(...totals)}.`;
   return figure(
-    svg(summary, [...axis(max, y), ...bars, `<text x="${MARGIN.left}" y="${HEIGHT - 8}" class="axis-title">Week starting (month-day, UTC)</text>`]),
+    svg(summary, [
+      ...axis(max, y),
+      ...bars,
+      `<text x="${MARGIN.left}" y="${HEIGHT - 8}" class="axis-title">Week starting (month-day, UTC)</text>`,
+    ]),
     legend(legendAreas.map((area) => [AREA_COLOURS[area], areaTitle(area)])),
   );
 }
@@ -79,12 +84,23 @@ export function timeToRemediateChart(buckets: readonly DurationBucket[]): string
     const top = y(bucket.count);
     return (
       `<rect x="${fixed(x)}" y="${fixed(top)}" width="${fixed(barWidth)}" height="${fixed(y(0) - top)}" fill="#1f77b4"><title>${escapeHtml(`${bucket.label}: ${bucket.count}`)}</title></rect>` +
-      (bucket.count > 0 ? `<text x="${fixed(x + barWidth / 2)}" y="${fixed(top - 4)}" text-anchor="middle" class="tick">${bucket.count}</text>` : "") +
+      (bucket.count > 0
+        ? `<text x="${fixed(x + barWidth / 2)}" y="${fixed(top - 4)}" text-anchor="middle" class="tick">${bucket.count}</text>`
+        : "") +
       `<text x="${fixed(x + barWidth / 2)}" y="${HEIGHT - MARGIN.bottom + 16}" text-anchor="middle" class="tick">${escapeHtml(bucket.label)}</text>`
     );
   });
-  const summary = `Time to remediate for ${total} verified fixes: ${buckets.filter((b) => b.count > 0).map((b) => `${b.count} took ${b.label}`).join(", ")}.`;
-  return figure(svg(summary, [...axis(max, y), ...bars, `<text x="${MARGIN.left}" y="${HEIGHT - 8}" class="axis-title">From the change to the verified fix</text>`]));
+  const summary = `Time to remediate for ${total} verified fixes: ${buckets
+    .filter((b) => b.count > 0)
+    .map((b) => `${b.count} took ${b.label}`)
+    .join(", ")}.`;
+  return figure(
+    svg(summary, [
+      ...axis(max, y),
+      ...bars,
+      `<text x="${MARGIN.left}" y="${HEIGHT - 8}" class="axis-title">From the change to the verified fix</text>`,
+    ]),
+  );
 }
 
 function svg(summary: string, parts: string[]): string {
@@ -108,7 +124,10 @@ function axis(max: number, y: (value: number) => number): string[] {
 
 function legend(items: [string, string][]): string {
   return `<ul class="legend">${items
-    .map(([colour, label]) => `<li><svg width="12" height="12" aria-hidden="true"><rect width="12" height="12" fill="${colour}"/></svg>${escapeHtml(label)}</li>`)
+    .map(
+      ([colour, label]) =>
+        `<li><svg width="12" height="12" aria-hidden="true"><rect width="12" height="12" fill="${colour}"/></svg>${escapeHtml(label)}</li>`,
+    )
     .join("")}</ul>`;
 }
 

@@ -1,4 +1,5 @@
-import { csvRow, FINDING_OUTCOMES, type ComplianceReport, type OutcomeCounts } from "@hipaa-remediate/core";
+import { csvRow } from "../../log/export";
+import { FINDING_OUTCOMES, type ComplianceReport, type OutcomeCounts } from "../model";
 
 /**
  * The report as one CSV table for GRC tools. Each row is one `record`: `report` (a header figure as metric/value),

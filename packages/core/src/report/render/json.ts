@@ -1,4 +1,4 @@
-import type { ComplianceReport } from "@hipaa-remediate/core";
+import type { ComplianceReport } from "../model";
 
 /** Bumped when a field changes meaning or goes away; new fields may appear without a bump. */
 export const REPORT_JSON_SCHEMA_VERSION = 1;

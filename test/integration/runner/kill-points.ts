@@ -1,0 +1,18 @@
+/** Where interrupted-fix-process.ts kills the engine during an automatic fix, in the order a fix passes them. */
+export const KILL_POINTS = [
+  // After the re-check, before the `applying` entry: nothing was changed or promised.
+  "before-applying",
+  // After the `applying` entry, before the call that changes the resource.
+  "before-apply",
+  // After the change, before the `applied` entry.
+  "after-apply",
+  // After the `applied` entry, before verify reads the resource back.
+  "after-applied",
+  // After verify read the resource back, before the `verified` entry.
+  "after-verify",
+  // After the `verified` entry, before the idempotency record is completed.
+  "after-verified",
+  // No kill: the redelivery's run.
+  "none",
+] as const;
+export type KillPoint = (typeof KILL_POINTS)[number];
