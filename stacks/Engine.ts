@@ -1,5 +1,9 @@
+import { Duration } from "aws-cdk-lib";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
+import { ACCESS_DENIED_METRIC } from "@hipaa-remediate/core";
 import { use, type StackContext } from "sst/constructs";
 import { Ingestion } from "./Ingestion";
+import { anyOccurrenceAlarm } from "./lib/operations";
 import { sendAccess } from "./lib/queues";
 import { ENV } from "./lib/remediator";
 import { remediatorFunction } from "./lib/remediator-function";
@@ -25,6 +29,19 @@ export function Engine(context: StackContext) {
     environment: { [ENV.deferralQueueUrl]: engineQueue.queue.queueUrl },
     statements: [sendAccess("DeferToEngineQueue", engineQueue.queue)],
   });
+  // The engine, the sweep and the approval worker count every refused AssumeRole or fix (a missing member role,
+  // a narrowed grant) in one metric without dimensions: one alarm covers every account.
+  anyOccurrenceAlarm(
+    stack,
+    "AccessDeniedAlarm",
+    new cloudwatch.Metric({
+      namespace: ACCESS_DENIED_METRIC.namespace,
+      metricName: ACCESS_DENIED_METRIC.name,
+      statistic: "Sum",
+      period: Duration.minutes(5),
+    }),
+    "The engine was refused access in an account (missing member role or AccessDenied): fixes there fail until it is granted",
+  );
   stack.addOutputs({ EngineFunctionName: engine.fn.functionName, EngineRoleArn: engine.role.roleArn });
   return { engine };
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Template } from "aws-cdk-lib/assertions";
-import { controlActions } from "@hipaa-remediate/core";
+import { ACCESS_DENIED_METRIC, controlActions } from "@hipaa-remediate/core";
 import { controls } from "@hipaa-remediate/remediations";
 import { Stack } from "sst/constructs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -346,6 +346,14 @@ describe("alarms reach a person", () => {
       .map(({ alarm }) => alarm.MetricName)
       .sort();
     expect(metrics).toEqual(["Errors", "Throttles"]);
+  });
+
+  it("alarms on the first access-denied answer in any account, from the metric the engine emits", () => {
+    const denied = alarms(allAuto).filter(
+      ({ alarm }) => alarm.Namespace === ACCESS_DENIED_METRIC.namespace && alarm.MetricName === ACCESS_DENIED_METRIC.name,
+    );
+    expect(denied.map(({ stackId }) => stackId)).toEqual(["Engine"]);
+    expect(denied[0]?.alarm.Dimensions ?? []).toEqual([]);
   });
 
   it("alarms on 5xx answers of the Slack endpoint", () => {
