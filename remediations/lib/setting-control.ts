@@ -1,6 +1,7 @@
 import {
   defineControl,
   eventRef,
+  ReadCache,
   type CategoryId,
   type ChangeEvent,
   type Control,
@@ -274,7 +275,8 @@ export function defineSettingControl<O, S extends JsonValue>(spec: SettingContro
     async verify(plan, ctx) {
       const { resource } = readPlan(plan);
       try {
-        const current = await spec.read(resource, ctx);
+        // Afresh, whatever the caller's cache holds: a read cached before the change would verify the old state.
+        const current = await spec.read(resource, { ...ctx, reads: new ReadCache() });
         const gap = spec.shortfall(current, ctx.options, resource);
         return {
           ok: gap === undefined,

@@ -320,7 +320,8 @@ describe("cloudtrail-trail-integrity: apply, verify and rollback on moto", () =>
       { ReadWriteType: "All", IncludeManagementEvents: true, DataResources: [] },
     ]);
     expect(await control.verify(plan, ctx)).toMatchObject({ ok: true });
-    const applied = await control.apply(plan, ctx);
+    // A second apply, in a fresh re-check scope as executePlan gives it, finds the trail fixed and changes nothing.
+    const applied = await control.apply(plan, { ...ctx, reads: ctx.reads.forRecheck() });
     expect(applied.before).toEqual(applied.after);
     // Rollback from what the first apply captured: the weakened trail, field for field.
     await control.rollback(plan, { arn: trail.arn, value: finding.evidence.current ?? null }, ctx);

@@ -197,7 +197,8 @@ describe("s3-bucket-tls-only: plan, apply, verify, rollback", () => {
     await expect(control.rollback(plan, { arn: "arn:aws:s3:::other", value: null }, ctx)).rejects.toThrow(/field arn/);
     await expect(control.rollback(plan, { arn: ref.arn, value: 7 }, ctx)).rejects.toThrow(/field value/);
     await s3.send(new DeleteBucketCommand({ Bucket: "apply-gone" }));
-    await expect(control.apply(plan, ctx)).rejects.toMatchObject({ name: "ResourceGoneError" });
+    // Apply reads in the re-check's scope, as executePlan runs it, not through detection's cached reads.
+    await expect(control.apply(plan, { ...ctx, reads: ctx.reads.forRecheck() })).rejects.toMatchObject({ name: "ResourceGoneError" });
     expect(await control.verify(plan, ctx)).toMatchObject({ ok: false, detail: "bucket apply-gone no longer exists" });
   });
 });

@@ -327,7 +327,8 @@ describe("snapshot-public: apply after deletion, and sweep", () => {
     const ctx = live();
     const plan = control.plan(onlyViolation(await control.detect({ resource }, ctx)), ctx.options);
     await ec2.send(new DeleteSnapshotCommand({ SnapshotId: resource.id }));
-    await expect(control.apply(plan, ctx)).rejects.toMatchObject({ name: "ResourceGoneError" });
+    // Apply reads in the re-check's scope, as executePlan runs it, not through detection's cached reads.
+    await expect(control.apply(plan, { ...ctx, reads: ctx.reads.forRecheck() })).rejects.toMatchObject({ name: "ResourceGoneError" });
     const rds = await moto.clients.rds(MOTO_REGION);
     const db = await flavours[1]?.create();
     if (!db) throw new Error("no DB snapshot flavour");
