@@ -36,8 +36,8 @@ export interface HotPathResult {
 }
 
 const WARM_UP = 3;
-const POLICY = { controls: { "s3-bucket-default-encryption": { mode: "auto" } }, rateLimit: { maxAutoFixes: 100_000 } };
-const POLICY_YAML = "controls:\n  s3-bucket-default-encryption:\n    mode: auto\nrateLimit:\n  maxAutoFixes: 100000\n";
+const POLICY = { controls: { "s3-bucket-default-encryption": { mode: "auto" } }, rateLimit: { maxAutoFixes: 10_000 } };
+const POLICY_YAML = "controls:\n  s3-bucket-default-encryption:\n    mode: auto\nrateLimit:\n  maxAutoFixes: 10000\n";
 
 export async function benchHotPath(options: { samples: number; log(line: string): void }): Promise<HotPathResult> {
   const server = await startMotoServer();
@@ -57,8 +57,9 @@ export async function benchHotPath(options: { samples: number; log(line: string)
           const deps = wiring === "sqlite" ? pipeline.deps : container.deps;
           container.calls.reset();
           const ms = await putEventsToVerified(pipeline, deps, s3, () => {
-            // Taken before the check below reads the log back: only the engine's own calls.
-            if (wiring === "deployed") dynamoDbCalls = container.calls.byTable();
+            // Only the engine's own calls: a copy taken before the check below reads the log back through the same
+            // client (the counter's live object would count that read too).
+            if (wiring === "deployed") dynamoDbCalls = structuredClone(container.calls.byTable());
           });
           if (sample >= WARM_UP) timings[wiring].push(ms);
         }

@@ -33,6 +33,11 @@ export function printLoad(run: LoadRun): void {
     `  ${run.seconds.toFixed(1)} s from the first PutEvents to an empty queue: ${(run.events / run.seconds).toFixed(1)} events/s; ` +
       `${run.consumed.invocations} handler invocations, ${run.consumed.failed} records retried, ${run.audit.entries} log entries, chain verifies`,
   );
+  const { retriedAttempts } = run.audit;
+  if (retriedAttempts.length > 0) {
+    console.log(`  ${retriedAttempts.length} attempts failed before changing anything and were retried to the end; first:`);
+    for (const line of retriedAttempts.slice(0, 3)) console.log(`    ${line}`);
+  }
   const log = run.dynamoDbCalls.log ?? {};
   const logCalls = Object.values(log).reduce((sum, n) => sum + n, 0);
   console.log(

@@ -164,26 +164,66 @@ export interface LoadAudit {
   chain: Awaited<ReturnType<typeof verifyChain>>;
   /** One line per event whose log entries are not what its class leads to; empty when all are. */
   problems: string[];
+  /**
+   * One line per attempt that failed before it changed anything and was then retried by SQS to the end, with the
+   * failure's reason: on a busy emulator a read can fail every SDK retry, and the design's answer is a `failed`
+   * entry and a redelivery. Listed, so that a run shows how often it happened and why.
+   */
+  retriedAttempts: string[];
 }
 
-/** Holds the log against the load: the chain verifies, and every event has the entries its class leads to. */
+/**
+ * Holds the log against the load: the chain verifies, and every event has the entries its class leads to. An
+ * event's entries may start with attempts that ended in `failed` before any fix began (no `applying`); the attempt
+ * after them must then be complete, so a failure that lost an event, or a fix applied twice, still shows.
+ */
 export async function auditLoad(records: LoadRecord[], entries: LogEntry[]): Promise<LoadAudit> {
   const chain = await verifyChain(entries);
-  const byEvent = new Map<string, Stage[]>();
+  const byEvent = new Map<string, LogEntry[]>();
   for (const entry of entries) {
     if (entry.eventId === undefined) continue;
-    const stages = byEvent.get(entry.eventId) ?? [];
-    stages.push(entry.stage);
-    byEvent.set(entry.eventId, stages);
+    byEvent.set(entry.eventId, [...(byEvent.get(entry.eventId) ?? []), entry]);
   }
   const problems: string[] = [];
+  const retriedAttempts: string[] = [];
   for (const { eventId, kind } of records) {
-    const stages = byEvent.get(eventId) ?? [];
     const expected = expectedStages(kind);
-    if (stages.join(",") !== expected.join(","))
-      problems.push(`${kind} ${eventId}: ${stages.join(" -> ") || "no entry"} (expected ${expected.join(" -> ")})`);
+    const attempts = splitAttempts(byEvent.get(eventId) ?? []);
+    const last = attempts.pop() ?? [];
+    const earlierAreHarmless = attempts.every(
+      (attempt) => attempt.at(-1)?.stage === "failed" && !attempt.some((entry) => entry.stage === "applying"),
+    );
+    if (earlierAreHarmless && stagesOf(last) === expected.join(" -> ")) {
+      for (const attempt of attempts) retriedAttempts.push(`${kind} ${eventId}: ${stagesOf(attempt)}; ${failureText(attempt.at(-1))}`);
+      continue;
+    }
+    const all = [...attempts.flat(), ...last];
+    const failures = all.filter((entry) => entry.stage === "failed").map(failureText);
+    problems.push(
+      `${kind} ${eventId}: ${stagesOf(all) || "no entry"} (expected ${expected.join(" -> ")})` +
+        (failures.length > 0 ? `; failed: ${failures.join("; ")}` : ""),
+    );
   }
-  return { entries: entries.length, chain, problems };
+  return { entries: entries.length, chain, problems, retriedAttempts };
+}
+
+/** An event's entries cut after each `failed` entry: one slice per attempt that ended in failure, then the rest. */
+function splitAttempts(entries: LogEntry[]): LogEntry[][] {
+  const attempts: LogEntry[][] = [[]];
+  for (const entry of entries) {
+    attempts.at(-1)?.push(entry);
+    if (entry.stage === "failed") attempts.push([]);
+  }
+  return attempts;
+}
+
+function stagesOf(entries: LogEntry[]): string {
+  return entries.map((entry) => entry.stage).join(" -> ");
+}
+
+/** A failed entry's reason and error, so that a line says why without a second look at the log. */
+function failureText(entry: LogEntry | undefined): string {
+  return `${entry?.reason ?? "no reason"} ${JSON.stringify(entry?.error ?? {})}`;
 }
 
 /** Every entry an event of the class leaves, in order; a redelivery would add an entry and show here. */

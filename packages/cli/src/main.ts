@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { registerCommands } from "./commands";
+import { inertText } from "./output/terminal-text";
 
 /** Builds the program. Each command module owns one subcommand and registers itself. */
 export function buildProgram(): Command {
@@ -19,7 +20,7 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
-    process.stderr.write(`hipaa-remediate: ${describeError(error)}\n`);
+    process.stderr.write(`hipaa-remediate: ${inertText(describeError(error))}\n`);
     return isUsageError(error) ? 2 : 1;
   }
 }

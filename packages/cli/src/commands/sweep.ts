@@ -5,6 +5,7 @@ import { engineOptionsFromFlags, openLocalEngine } from "../local/engine";
 import { LineWriter } from "../output/line-writer";
 import { stderrLogger } from "../output/stderr-logger";
 import { renderFindings } from "../output/table";
+import { terminalLine } from "../output/terminal-text";
 import { UsageError, withEngineOptions, type EngineCliOptions } from "./shared-options";
 
 interface SweepOptions extends EngineCliOptions {
@@ -56,7 +57,7 @@ export function register(program: Command): void {
             `Sweep ${report.sweepId}: ${report.resources} resources checked, ${report.findings.length} findings, ${report.failures.length} failures\n`,
         );
         for (const failure of report.failures) {
-          process.stderr.write(`failed: ${failure.control} ${failure.resource ?? "(listing)"}: ${failure.error}\n`);
+          process.stderr.write(terminalLine(`failed: ${failure.control} ${failure.resource ?? "(listing)"}: ${failure.error}`) + "\n");
         }
       }
     } finally {

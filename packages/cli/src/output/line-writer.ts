@@ -13,10 +13,11 @@ export class LineWriter {
     private readonly chunkBytes = 64 * 1024,
   ) {}
 
-  async line(text: string): Promise<void> {
+  /** A promise only when the buffer was full and is being written: most lines cost no promise. */
+  line(text: string): Promise<void> | undefined {
     this.#buffer.push(text);
     this.#size += text.length + 1;
-    if (this.#size >= this.chunkBytes) await this.flush();
+    return this.#size >= this.chunkBytes ? this.flush() : undefined;
   }
 
   async flush(): Promise<void> {

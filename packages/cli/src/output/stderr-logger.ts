@@ -1,9 +1,10 @@
 import type { Logger } from "@hipaa-remediate/core";
+import { terminalLine } from "./terminal-text";
 
 /** Logs to stderr so stdout stays machine-readable. Debug lines only with --verbose. */
 export function stderrLogger(verbose: boolean): Logger {
   const write = (level: string, message: string, fields?: Record<string, unknown>) =>
-    process.stderr.write(`${level} ${message}${fields ? ` ${JSON.stringify(fields)}` : ""}\n`);
+    process.stderr.write(`${level} ${terminalLine(`${message}${fields ? ` ${JSON.stringify(fields)}` : ""}`)}\n`);
   return {
     debug: (message, fields) => verbose && write("debug", message, fields),
     info: (message, fields) => verbose && write("info", message, fields),

@@ -23,14 +23,22 @@ export class IgnoredTally {
 
   constructor(private readonly deps: Pick<EngineDeps, "log" | "now">) {}
 
-  /** Counts one ignored record; logs the previous file's tally first when the record starts another file. */
-  async add(result: IgnoredResult): Promise<void> {
+  /**
+   * Counts one ignored record; logs the previous file's tally first when the record starts another file. Returns a
+   * promise only then: most records are counted synchronously, without a promise each.
+   */
+  add(result: IgnoredResult): Promise<void> | undefined {
     const input = inputOf(result.source);
-    if (this.#input !== undefined && input !== this.#input) await this.flush();
+    if (this.#input !== undefined && input !== this.#input) return this.flush().then(() => this.#countRecord(input, result.reason));
+    this.#countRecord(input, result.reason);
+    return undefined;
+  }
+
+  #countRecord(input: string, reason: string): void {
     this.#input = input;
     this.#count += 1;
-    const reason = this.#reasons.has(result.reason) || this.#reasons.size < MAX_REASONS ? result.reason : OTHER_REASONS;
-    this.#reasons.set(reason, (this.#reasons.get(reason) ?? 0) + 1);
+    const kept = this.#reasons.has(reason) || this.#reasons.size < MAX_REASONS ? reason : OTHER_REASONS;
+    this.#reasons.set(kept, (this.#reasons.get(kept) ?? 0) + 1);
   }
 
   /** Logs what is counted and not yet logged, if anything. Call at the end of a run, aborted or not. */

@@ -6,12 +6,13 @@ import {
   type ChangeEvent,
   type EngineDeps,
   type FindingReport,
+  type IgnoredResult,
   type InProcessDeferralQueue,
   type IngestResult,
 } from "@hipaa-remediate/core";
 import { IgnoredTally } from "./ignored-tally";
 import type { ProgressReporter } from "./progress";
-import { countEvent, countRecheck, emptySummary, type ReplaySummary } from "./summary";
+import { countEvent, countRecheck, countUnmatched, emptySummary, type ReplaySummary } from "./summary";
 
 /** Where replay results go: the jsonl writer, the table writer, or a test. */
 export interface ReplaySink {
@@ -55,7 +56,16 @@ export async function runReplay(
     for await (const results of readChangeEventBatches(inputs, { onProgress })) {
       for (const result of results) {
         batch?.tick();
-        await replayOne(result);
+        // Most records are calls no control listens to (reads, mostly). The engine would only answer "unmatched",
+        // logging nothing: they are counted here, with no trip through it. Ignored ones wait only to flush output.
+        if (result.kind === "event" && deps.index.match(result.event).length === 0) {
+          countUnmatched(summary);
+        } else if (result.kind === "ignored") {
+          const pending = replayIgnored(result);
+          if (pending) await pending;
+        } else {
+          await replayOne(result);
+        }
       }
     }
     // Waiting for the re-checks to be due is fine locally: the run ends when every deferred event is decided.
@@ -87,6 +97,16 @@ export async function runReplay(
     for (const finding of report.findings) await sink.finding(finding);
   }
 
+  /** Synchronous unless the tally logs a finished file or the output has to drain: a promise only then. */
+  function replayIgnored(result: IgnoredResult): Promise<void> | undefined {
+    summary.records += 1;
+    summary.ignored += 1;
+    const tallied = ignoredTally.add(result);
+    const line = { source: result.source, reason: result.reason, ...(result.eventId ? { eventId: result.eventId } : {}) };
+    if (tallied) return tallied.then(() => sink.ignored(line));
+    return sink.ignored(line) ?? undefined;
+  }
+
   async function replayOne(result: IngestResult): Promise<void> {
     switch (result.kind) {
       case "rejected":
@@ -96,10 +116,7 @@ export async function runReplay(
         await sink.rejected({ source: result.source, reason: result.reason });
         break;
       case "ignored":
-        summary.records += 1;
-        summary.ignored += 1;
-        await ignoredTally.add(result);
-        await sink.ignored({ source: result.source, reason: result.reason, ...(result.eventId ? { eventId: result.eventId } : {}) });
+        await replayIgnored(result);
         break;
       case "event": {
         const report = await processEvent(result.event, deps);
@@ -107,6 +124,8 @@ export async function runReplay(
         if (report.status === "ignored") {
           await sink.ignored({ source: result.event.origin, reason: report.reason ?? "ignored", eventId: report.eventId });
         }
+        // Outside the policy's scope: counted as rejected, so stdout says so, as the log does.
+        if (report.status === "rejected") await sink.rejected({ source: result.event.origin, reason: report.reason ?? "rejected" });
         for (const finding of report.findings) await sink.finding(finding);
         break;
       }

@@ -65,6 +65,13 @@ export function countEvent(summary: ReplaySummary, report: EventReport): void {
   for (const finding of report.findings) countFinding(summary, finding);
 }
 
+/** A change no control listens to: what countEvent does with the engine's "unmatched" report. */
+export function countUnmatched(summary: ReplaySummary): void {
+  summary.records += 1;
+  summary.changes += 1;
+  summary.unmatched += 1;
+}
+
 /** A deferred event looked at again: its outcomes count, but it is not another record or change. */
 export function countRecheck(summary: ReplaySummary, report: EventReport): void {
   summary.noLongerApplies += report.noLongerApplies;

@@ -64,6 +64,11 @@ export function ingestValueAt(value: unknown, site: ValueSite, out: IngestResult
 
 function ingestNested(value: unknown, site: ValueSite, out: IngestResult[]): void {
   if (Array.isArray(value)) {
+    // Where a record was expected, an empty array is an input unit that holds nothing: one rejection, not silence.
+    if (value.length === 0 && site.path !== "") {
+      out.push(rejected(site.source, atPath(site.path, "expected a record, got an empty array")));
+      return;
+    }
     value.forEach((element, index) => ingestNested(element, childSite(site, index), out));
     return;
   }

@@ -142,6 +142,32 @@ class HeldInput {
 }
 
 /**
+ * The results one decoded chunk (or the end, or a break in the gzip stream) completes: none while the input is
+ * held back. A function of its own so that the held chunks are garbage once it returns, not kept alive by the
+ * generator while the consumer works through the batch.
+ */
+function resultsFor(
+  chunk: Buffer | undefined | { broken: string },
+  held: HeldInput,
+  splitter: JsonValueSplitter,
+  origin: string,
+): IngestResult[] {
+  if (Buffer.isBuffer(chunk) && held.hold(chunk)) return [];
+  const heldChunks = held.release();
+  if (chunk === undefined) {
+    const whole = wholeLogFileResults(Buffer.concat(heldChunks).toString("utf8"), origin);
+    if (whole) return whole;
+  }
+  // Too large to hold, or not one clean log file: the splitter reads it all and places every problem.
+  const results: IngestResult[] = [];
+  for (const part of heldChunks) resultsOf(splitter.push(part), results);
+  if (chunk === undefined) resultsOf(splitter.finish(), results);
+  else if (!Buffer.isBuffer(chunk)) resultsOf(splitter.abort(chunk.broken), results);
+  else if (heldChunks.length === 0) resultsOf(splitter.push(chunk), results);
+  return results;
+}
+
+/**
  * Every result in one input, in order, a batch per chunk. Content decides the format: gzip by its magic bytes,
  * then a log file, an array, JSON lines or a single object. Memory stays at about one chunk plus one record, or
  * one small log file.
@@ -170,21 +196,7 @@ async function* readSource(
       const next = await nextChunk(decoded);
       const chunk = first && Buffer.isBuffer(next) ? withoutByteOrderMark(next) : next;
       first = false;
-      let results: IngestResult[] | undefined;
-      if (Buffer.isBuffer(chunk) && held.hold(chunk)) {
-        results = [];
-      } else {
-        const heldChunks = held.release();
-        if (chunk === undefined) results = wholeLogFileResults(Buffer.concat(heldChunks).toString("utf8"), origin);
-        if (results === undefined) {
-          // Too large to hold, or not one clean log file: the splitter reads it all and places every problem.
-          results = [];
-          for (const part of heldChunks) resultsOf(splitter.push(part), results);
-          if (chunk === undefined) resultsOf(splitter.finish(), results);
-          else if (!Buffer.isBuffer(chunk)) resultsOf(splitter.abort(chunk.broken), results);
-          else if (heldChunks.length === 0) resultsOf(splitter.push(chunk), results);
-        }
-      }
+      const results = resultsFor(chunk, held, splitter, origin);
       progress.records += results.length;
       if (results.length > 0) yield results;
       options.onProgress?.({ ...progress });

@@ -62,17 +62,28 @@ function withinLimits(root: object, maxDepth: number): boolean {
     const depth = pendingDepths.pop() ?? 0;
     if (value === undefined) return true;
     if (depth > maxDepth) return false;
-    const fields = value as Record<string, unknown>;
-    for (const key in fields) {
-      const child = fields[key];
-      if (typeof child === "number") {
-        if (child - child !== 0) return false;
-      } else if (typeof child === "object" && child !== null) {
-        pendingValues.push(child);
-        pendingDepths.push(depth + 1);
+    // Indexed for arrays: `for...in` over an array enumerates its indices as strings, several times slower.
+    if (Array.isArray(value)) {
+      for (let index = 0; index < value.length; index++) {
+        if (!childWithinLimits(value[index], depth)) return false;
+      }
+    } else {
+      const fields = value as Record<string, unknown>;
+      for (const key in fields) {
+        if (!childWithinLimits(fields[key], depth)) return false;
       }
     }
   }
+}
+
+/** False for a non-finite number; queues a container to be walked. */
+function childWithinLimits(child: unknown, depth: number): boolean {
+  if (typeof child === "number") return child - child === 0;
+  if (typeof child === "object" && child !== null) {
+    pendingValues.push(child);
+    pendingDepths.push(depth + 1);
+  }
+  return true;
 }
 
 /** Checks one child: a bad number is a find, a container is queued. */

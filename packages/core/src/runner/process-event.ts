@@ -146,6 +146,17 @@ export async function processEvent(event: ChangeEvent, deps: EngineDeps, deliver
       });
       continue;
     }
+    if (resources.length === 0) {
+      // Matched by name, but nothing in it for this control (a field of the wrong type, a change that cannot
+      // violate): the received event still ends with an entry of its own.
+      await deps.log.append({
+        ...about(match.control),
+        stage: "ignored",
+        at: at(),
+        reason: `the event names no resource ${match.control.id} acts on`,
+      });
+      continue;
+    }
     for (const resource of resources) {
       // A re-check is a new pass over the same event: it gets its own key, while a redelivery of it is still caught.
       const pass = event.recheck ? `|recheck-${event.recheck}` : "";
