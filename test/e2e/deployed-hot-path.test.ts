@@ -51,6 +51,8 @@ describe("the deployed engine's DynamoDB calls for one auto-fixed event", () => 
     container.calls.reset();
     const eventId = await fixOneViolation();
     expect(container.calls.byTable()[tables.log]).toEqual({ PutItem: AUTO_FIX_STAGES.length });
+    // The rate limiter starts from the log it wrote for the previous fix: one conditional put, no read.
+    expect(container.calls.byTable()[tables.rateLimit]).toEqual({ PutItem: 1 });
 
     const entries: LogEntry[] = [];
     for await (const entry of container.deps.log.read()) entries.push(entry);

@@ -92,27 +92,43 @@ export function countDynamoDbCalls(client: DynamoDBClient): DynamoDbCallCounter 
   };
 }
 
-/** Conditional writes of every client in this process, one at a time. */
-let conditionalWrites: Promise<unknown> = Promise.resolve();
+/** The last conditional write issued to each table by any client in this process. */
+const conditionalWrites = new Map<string, Promise<unknown>>();
 
 /**
  * DynamoDB applies a conditional write atomically: of two writes conditioned on the same item being absent, one
  * fails. moto does not (see DESIGN.md, "Two simultaneous conditional writes to DynamoDB can both succeed"): under
  * concurrent consumers both land, the second silently replaces the first, and the log loses an entry or breaks its
  * chain, a fault of the emulator that the engine could not cause on DynamoDB. This middleware restores the
- * guarantee by sending the conditional writes of every client it is added to one at a time. Everything else,
- * including the reads the engine races against, still runs concurrently.
+ * guarantee by sending the conditional writes to one table, from every client it is added to, one at a time (a
+ * transaction waits for each table it names). moto keeps each table apart, so writes to different tables (a log
+ * entry and the idempotency record) still run concurrently, as on DynamoDB, and so does everything else, including
+ * the reads the engine races against.
  */
 export function emulatorAtomicConditionalWrites(client: DynamoDBClient): void {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       if (!isConditionalWrite(String(context.commandName), args.input)) return next(args);
-      const turn = conditionalWrites.then(() => next(args));
-      conditionalWrites = turn.catch(() => undefined);
+      const tables = tablesWritten(args.input);
+      const turn = Promise.all(tables.map((table) => conditionalWrites.get(table) ?? Promise.resolve())).then(() => next(args));
+      const settled = turn.catch(() => undefined);
+      for (const table of tables) conditionalWrites.set(table, settled);
       return turn;
     },
     { step: "initialize", name: "emulatorAtomicConditionalWrites" },
   );
+}
+
+/** The tables a write names: its TableName, or those of a transaction's items. */
+function tablesWritten(input: unknown): string[] {
+  const named = (value: unknown): string[] =>
+    typeof value === "object" && value !== null && "TableName" in value ? [String(value.TableName)] : [];
+  const items: unknown = typeof input === "object" && input !== null && "TransactItems" in input ? input.TransactItems : undefined;
+  if (!Array.isArray(items)) return named(input);
+  const tables = items.flatMap((item: unknown) =>
+    typeof item === "object" && item !== null ? Object.values(item).flatMap((operation: unknown) => named(operation)) : [],
+  );
+  return [...new Set(tables)];
 }
 
 function isConditionalWrite(command: string, input: unknown): boolean {

@@ -1,5 +1,5 @@
 import { Agent } from "node:http";
-import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DynamoDbRateLimiter, MAX_SLIDING_WINDOW_CAP, RATE_LIMIT_TABLE_SCHEMA, RateLimitStoreError } from "@hipaa-remediate/core";
 import { createRateLimitTable } from "../../support/deployed-tables";
@@ -80,6 +80,28 @@ describe("DynamoDbRateLimiter against DynamoDB (moto)", () => {
     expect(await engine.tryAcquire(at(60))).toBe(true);
     expect(await engine.tryAcquire(at(61))).toBe(false);
     expect(await engine.countInWindow(at(101))).toBe(1);
+  });
+
+  it("a warm engine starts from the log it wrote, and reads again when another engine wrote since", async () => {
+    const warm = countingClient();
+    const engine = limiter("warm", {}, warm.client);
+    const other = limiter("warm");
+    expect(await engine.tryAcquire(at(0))).toBe(true);
+    expect(await other.tryAcquire(at(1))).toBe(true);
+    // The log the warm engine remembers misses the other fix: its put is refused, it reads and writes on the new log.
+    expect(await engine.tryAcquire(at(2))).toBe(true);
+    expect(warm.refusedWrites()).toBe(1);
+    // The other engine remembers a log with room; the store's log is full, so its put is refused and it refuses.
+    expect(await other.tryAcquire(at(3))).toBe(false);
+    expect(await limiter("warm").countInWindow(at(3))).toBe(3);
+  });
+
+  it("reads again before refusing on a remembered full window, which may have been reset since", async () => {
+    const engine = limiter("reset");
+    for (const minute of [0, 1, 2]) expect(await engine.tryAcquire(at(minute))).toBe(true);
+    await client.send(new DeleteItemCommand({ TableName: TABLE, Key: { pk: { S: "rate-limit#reset#sliding#60m" } } }));
+    expect(await engine.countInWindow(at(3))).toBe(0);
+    expect(await engine.tryAcquire(at(3))).toBe(true);
   });
 
   it("keeps the window's fixes in one item, with a TTL past the last of them", async () => {

@@ -1,9 +1,10 @@
-import { createAwsClients, openDatabase, processEvent } from "@hipaa-remediate/core";
+import { openDatabase, processEvent } from "@hipaa-remediate/core";
 import { describe, expect, it } from "vitest";
 import { scenario } from "../controls/scenarios/s3-bucket-default-encryption";
 import { changeEventOf } from "../../support/control-harness";
 import { sqliteEngineDeps } from "../../support/engine-deps";
-import { MOTO_CREDENTIALS, MOTO_REGION, useMoto } from "../../support/moto";
+import { MOTO_REGION, useMoto } from "../../support/moto";
+import { engineClientsRecordingS3 } from "../../support/recorded-engine-clients";
 
 const moto = useMoto();
 
@@ -13,15 +14,7 @@ describe("the hot path reads each thing once per finding, plus one re-check befo
     const event = changeEventOf(record);
 
     // The engine's own clients, with every S3 request recorded as the SDK sends it.
-    const aws = createAwsClients({ endpoint: moto.endpoint, credentials: MOTO_CREDENTIALS, maxAttempts: 1, userAgent: "hipaa-remediate" });
-    const sent: string[] = [];
-    (await aws.s3(MOTO_REGION)).middlewareStack.add(
-      (next, context) => async (args) => {
-        sent.push(String(context.commandName));
-        return next(args);
-      },
-      { step: "initialize", name: "countRequestsForHotPathTest" },
-    );
+    const { aws, sentToS3: sent } = await engineClientsRecordingS3(moto.endpoint);
     const deps = sqliteEngineDeps(openDatabase(":memory:"), { aws, policy: { controls: { [scenario.control]: { mode: "auto" } } } });
 
     const report = await processEvent(event, deps);

@@ -48,17 +48,23 @@ interface GrantLog {
  * one window length ever holds more than the cap, across window boundaries too (a fixed window lets a burst at
  * its end and the next one's start reach twice the cap).
  *
- * Every engine shares the item. A grant is a read, then a put conditioned on the version token read (optimistic
- * concurrency): DynamoDB evaluates the condition and the write atomically, so of two engines that read the same
- * log only one writes it; the other reads again and decides on the new log. The token is random, not a counter,
- * so a log deleted by TTL and written again can never match a stale read.
+ * Every engine shares the item. A grant is a put conditioned on the version token of the log it starts from
+ * (optimistic concurrency): DynamoDB evaluates the condition and the write atomically, so of two engines that
+ * start from the same log only one writes it; the other reads again and decides on the new log. The token is
+ * random, not a counter, so a log deleted by TTL and written again can never match a stale read.
+ *
+ * A warm engine starts from the log it last wrote or read, without reading: when no other engine wrote since, the
+ * grant is one conditional put; when one did, the put fails and the engine reads. Fixes only leave the log by
+ * ageing out of the window, so a remembered log can miss other engines' fixes but never shows more than there are:
+ * its count is a lower bound (the put decides), and a remembered log that shows the window full is read again
+ * before a fix is refused on it.
  */
 export class DynamoDbRateLimiter implements RateLimiter {
   private readonly documents: DynamoDBDocumentClient;
   private readonly windowMs: number;
   private readonly key: string;
-  /** The log read by the last countInWindow, used once by the next tryAcquire to save a read on the hot path. */
-  #lastRead: GrantLog | undefined;
+  /** The log as this engine last wrote or read it: where the next grant starts from, to save a read on the hot path. */
+  #known: GrantLog | undefined;
 
   constructor(private readonly options: DynamoDbRateLimiterOptions) {
     if (options.limits.maxAutoFixes > MAX_SLIDING_WINDOW_CAP) {
@@ -72,30 +78,44 @@ export class DynamoDbRateLimiter implements RateLimiter {
     this.key = `rate-limit#${options.scope ?? "default"}#sliding#${options.limits.windowMinutes}m`;
   }
 
+  /** On a warm engine, a lower bound from the log it last saw, unless that log shows the window full (then read). */
   async countInWindow(now: Date): Promise<number> {
+    const nowMs = now.getTime();
+    const known = this.#known;
+    if (known && !this.isFull(known, nowMs)) return this.inWindow(known.grants, nowMs).length;
     const log = await this.read();
-    this.#lastRead = log;
-    return this.inWindow(log.grants, now.getTime()).length;
+    this.#known = log;
+    return this.inWindow(log.grants, nowMs).length;
   }
 
   async tryAcquire(now: Date): Promise<boolean> {
     // With a cap of 0 nothing is ever granted, whatever the log holds.
     if (this.options.limits.maxAutoFixes <= 0) return false;
     const nowMs = now.getTime();
-    // A log read earlier is safe to start from: fixes are only added while in the window, so an older read never
-    // shows more of them than there are; if it shows room, the conditional put checks it is still current.
-    let log = this.#lastRead ?? (await this.read());
-    this.#lastRead = undefined;
+    // A log seen earlier is safe to start from: if it shows room, the conditional put checks it is still current.
+    const remembered = this.#known;
+    let log = remembered ?? (await this.read());
+    // A remembered full window is read again before refusing: the item may have been reset since.
+    if (remembered && this.isFull(remembered, nowMs)) log = await this.read();
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-      const live = this.inWindow(log.grants, nowMs);
-      if (live.length >= this.options.limits.maxAutoFixes) return false;
-      if (await this.write(log.version, [...live, nowMs])) return true;
+      this.#known = log;
+      if (this.isFull(log, nowMs)) return false;
+      const grants = [...this.inWindow(log.grants, nowMs), nowMs];
+      const version = await this.write(log.version, grants);
+      if (version !== undefined) {
+        this.#known = { version, grants };
+        return true;
+      }
       log = await this.read();
     }
     throw new RateLimitStoreError(
       `rate limiter lost ${MAX_WRITE_ATTEMPTS} conditional writes in a row on ${this.key} in ${this.options.tableName}; ` +
         "whether this fix may go ahead is unknown",
     );
+  }
+
+  private isFull(log: GrantLog, nowMs: number): boolean {
+    return this.inWindow(log.grants, nowMs).length >= this.options.limits.maxAutoFixes;
   }
 
   /** Fixes inside the window that ends at `nowMs`; the ones at or before its start no longer count. */
@@ -129,9 +149,10 @@ export class DynamoDbRateLimiter implements RateLimiter {
     return { version, grants };
   }
 
-  /** Puts the new log if nobody wrote since `version` was read; false when someone did. */
-  private async write(version: string | undefined, grants: number[]): Promise<boolean> {
+  /** Puts the new log if nobody wrote since `version`; its new version, or undefined when someone did. */
+  private async write(version: string | undefined, grants: number[]): Promise<string | undefined> {
     const newest = Math.max(...grants);
+    const written = randomUUID();
     try {
       await this.documents.send(
         new PutCommand({
@@ -139,7 +160,7 @@ export class DynamoDbRateLimiter implements RateLimiter {
           Item: {
             [RATE_LIMIT_TABLE_SCHEMA.partitionKey.name]: this.key,
             [GRANTS_ATTRIBUTE]: grants,
-            [VERSION_ATTRIBUTE]: randomUUID(),
+            [VERSION_ATTRIBUTE]: written,
             // Deleted once every fix in it has left the window, plus one window for readers of the last count.
             [RATE_LIMIT_TABLE_SCHEMA.timeToLiveAttribute]: Math.ceil((newest + 2 * this.windowMs) / 1000),
           },
@@ -148,9 +169,9 @@ export class DynamoDbRateLimiter implements RateLimiter {
           ...(version === undefined ? {} : { ExpressionAttributeValues: { ":version": version } }),
         }),
       );
-      return true;
+      return written;
     } catch (error) {
-      if (error instanceof Error && error.name === "ConditionalCheckFailedException") return false;
+      if (error instanceof Error && error.name === "ConditionalCheckFailedException") return undefined;
       throw new RateLimitStoreError(`rate limiter could not record an automatic fix in ${this.options.tableName}`, { cause: error });
     }
   }

@@ -8,7 +8,8 @@ import type { RateLimitSettings } from "./schema";
 export interface RateLimiter {
   /**
    * Automatic fixes recorded in the sliding window that ends at `now` (the last `windowMinutes`): no span of one
-   * window length ever holds more than the cap, so a burst across a boundary cannot reach twice it.
+   * window length ever holds more than the cap, so a burst across a boundary cannot reach twice it. It may be a
+   * lower bound (a warm DynamoDB limiter counts from the log it last saw): `tryAcquire` is what holds the cap.
    */
   countInWindow(now: Date): Promise<number>;
   /** Records one automatic fix if the window is below the cap, atomically across engines; false at the cap. */

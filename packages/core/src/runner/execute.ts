@@ -3,6 +3,7 @@ import type { Decider } from "../log/entry";
 import { ReadCache } from "../support/read-cache";
 import { controlContext, type EngineDeps } from "./deps";
 import { errorFields, findingFields, planFields } from "./log-fields";
+import { OrderedLogWriter } from "./ordered-log-writer";
 import type { ExecutionOutcome } from "./outcome";
 
 export interface ExecutionRequest {
@@ -18,6 +19,11 @@ export interface ExecutionRequest {
    * mid-fix finds the entry by it and finishes the log instead of applying again (interrupted-fix.ts).
    */
   unitOfWork?: string;
+  /**
+   * The unit of work's log writer, which the caller flushes when the unit ends. Without one, every entry is written
+   * by the time executePlan returns.
+   */
+  log?: OrderedLogWriter;
 }
 
 export class LiveStateUnavailableError extends Error {
@@ -33,11 +39,27 @@ export class LiveStateUnavailableError extends Error {
  * exactly the same path as an automatic one.
  */
 export async function executePlan(request: ExecutionRequest, deps: EngineDeps): Promise<ExecutionOutcome> {
+  const { aws } = deps;
+  if (!aws) throw new LiveStateUnavailableError("cannot apply a plan without AWS clients (offline mode)");
+  if (request.log) return carryOut(request, request.log, deps, aws);
+  const log = new OrderedLogWriter(deps.log);
+  return log.finish(() => carryOut(request, log, deps, aws));
+}
+
+/**
+ * Entries are issued as each step ends and written while the next one reads: all of them are in the log before the
+ * change is applied (`applying` included), and `applied` is issued the moment apply returns, as it was awaited.
+ */
+async function carryOut(
+  request: ExecutionRequest,
+  log: OrderedLogWriter,
+  deps: EngineDeps,
+  aws: NonNullable<EngineDeps["aws"]>,
+): Promise<ExecutionOutcome> {
   const { control, plan, finding } = request;
-  if (!deps.aws) throw new LiveStateUnavailableError("cannot apply a plan without AWS clients (offline mode)");
   // The re-check reads the state afresh, and apply captures the state before the change from that same read.
   const recheckReads = request.reads?.forRecheck() ?? new ReadCache();
-  const ctx: LiveContext = { ...controlContext(control, deps, recheckReads), aws: deps.aws };
+  const ctx: LiveContext = { ...controlContext(control, deps, recheckReads), aws };
   const common = {
     ...findingFields(control, finding),
     ...planFields(plan),
@@ -53,7 +75,7 @@ export async function executePlan(request: ExecutionRequest, deps: EngineDeps): 
     if (!stillViolating) {
       const cleared = verdicts.find((v) => v.kind === "no-longer-applies");
       const reason = cleared?.kind === "no-longer-applies" ? cleared.reason : "resource is compliant now";
-      await deps.log.append({ ...common, stage: "no-longer-applies", at: at(), reason });
+      log.append({ ...common, stage: "no-longer-applies", at: at(), reason });
       return { status: "no-longer-applies", reason };
     }
   } catch (error) {
@@ -63,15 +85,17 @@ export async function executePlan(request: ExecutionRequest, deps: EngineDeps): 
   if (request.unitOfWork) {
     // The durable intent: from here on, a redelivery must not apply again without knowing what this attempt did.
     // (An approved fix has its own: the proposal's `applying` status and lease.)
-    await deps.log.append({ ...common, stage: "applying", at: at(), reason: plan.summary, details: { unitOfWork: request.unitOfWork } });
+    log.append({ ...common, stage: "applying", at: at(), reason: plan.summary, details: { unitOfWork: request.unitOfWork } });
   }
+  // Nothing is changed before every entry issued so far is durable.
+  await log.flush();
   let applied;
   try {
     applied = await control.apply(plan, ctx);
   } catch (error) {
     return fail("apply", error);
   }
-  await deps.log.append({
+  log.append({
     ...common,
     stage: "applied",
     at: at(),
@@ -84,7 +108,7 @@ export async function executePlan(request: ExecutionRequest, deps: EngineDeps): 
     const verified = await control.verify(plan, { ...ctx, reads: new ReadCache() });
     if (!verified.ok) {
       const message = verified.detail ?? "state read back does not match the plan";
-      await deps.log.append({
+      log.append({
         ...common,
         stage: "failed",
         at: at(),
@@ -94,16 +118,16 @@ export async function executePlan(request: ExecutionRequest, deps: EngineDeps): 
       });
       return { status: "failed", stage: "verify", error: { name: "VerificationFailed", message } };
     }
-    await deps.log.append({ ...common, stage: "verified", at: at(), after: verified.state });
+    log.append({ ...common, stage: "verified", at: at(), after: verified.state });
     return { status: "verified", before: applied.before, after: verified.state };
   } catch (error) {
     return fail("verify", error);
   }
 
-  async function fail(stage: "recheck" | "apply" | "verify", error: unknown): Promise<ExecutionOutcome> {
+  function fail(stage: "recheck" | "apply" | "verify", error: unknown): ExecutionOutcome {
     const details = errorFields(error);
     deps.logger.error(`${control.id}: ${stage} failed for ${plan.resource.arn}`, { error: details });
-    await deps.log.append({ ...common, stage: "failed", at: at(), reason: `${stage} failed`, error: details });
+    log.append({ ...common, stage: "failed", at: at(), reason: `${stage} failed`, error: details });
     return { status: "failed", stage, error: details };
   }
 }

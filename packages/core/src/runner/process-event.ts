@@ -13,6 +13,7 @@ import { MAX_RECHECKS, deferralDelaySeconds } from "./deferral";
 import { controlContext, depsForAccount, type EngineDeps } from "./deps";
 import { executePlan } from "./execute";
 import { finishStartedFix, startedFixes } from "./interrupted-fix";
+import { OrderedLogWriter } from "./ordered-log-writer";
 import { rejectOutOfScope } from "./scope-check";
 import { errorFields, findingFields, planFields, planHash, resourceFields } from "./log-fields";
 
@@ -106,7 +107,10 @@ export async function processEvent(event: ChangeEvent, deps: EngineDeps, deliver
   // From here on the engine reads and fixes in the event's account: the member role's clients for a member account.
   deps = depsForAccount(deps, event.account);
 
-  await deps.log.append({
+  // The entry is written while the event is handled: every entry of a unit of work waits for it (its writer comes
+  // after this one), and an entry written directly waits for it too, so that its failure ends the event as before.
+  const eventLog = new OrderedLogWriter(deps.log);
+  eventLog.append({
     stage: "received",
     at: at(),
     eventId: event.id,
@@ -137,6 +141,7 @@ export async function processEvent(event: ChangeEvent, deps: EngineDeps, deliver
       resources = match.trigger.resources(event);
     } catch (error) {
       report.failures += 1;
+      await eventLog.flush();
       await deps.log.append({
         ...about(match.control),
         stage: "failed",
@@ -149,6 +154,7 @@ export async function processEvent(event: ChangeEvent, deps: EngineDeps, deliver
     if (resources.length === 0) {
       // Matched by name, but nothing in it for this control (a field of the wrong type, a change that cannot
       // violate): the received event still ends with an entry of its own.
+      await eventLog.flush();
       await deps.log.append({
         ...about(match.control),
         stage: "ignored",
@@ -162,14 +168,18 @@ export async function processEvent(event: ChangeEvent, deps: EngineDeps, deliver
       const pass = event.recheck ? `|recheck-${event.recheck}` : "";
       const key = `${event.id}|${match.control.id}|${resource.arn}${pass}`;
       try {
-        const guarded = await deps.guard.once<HandledResource>(
-          key,
-          async () =>
-            (await resumeStartedFixes(event, match.control, key, await earlier(), deps)) ??
-            handleResource(event, match, resource, deps, { reads, unitOfWork: key }),
-        );
+        const guarded = await deps.guard.once<HandledResource>(key, async () => {
+          // Written in order behind `received`, and all of them before the guard completes the idempotency record.
+          const log = new OrderedLogWriter(deps.log, eventLog);
+          return log.finish(
+            async () =>
+              (await resumeStartedFixes(event, match.control, key, await earlier(), deps, log)) ??
+              handleResource(event, match, resource, deps, { reads, unitOfWork: key, log }),
+          );
+        });
         if (guarded.replayed) {
           report.duplicates += 1;
+          await eventLog.flush();
           await deps.log.append({
             ...about(match.control, resource),
             stage: "ignored",
@@ -182,6 +192,8 @@ export async function processEvent(event: ChangeEvent, deps: EngineDeps, deliver
         report.noLongerApplies += guarded.result.noLongerApplies;
         report.deferred += guarded.result.deferred ?? 0;
       } catch (error) {
+        // A `received` entry that could not be written ends the event, as it did when it was awaited.
+        await eventLog.flush();
         report.failures += 1;
         const denied = error instanceof AwsAccessDeniedError;
         if (denied) report.denied += 1;
@@ -197,6 +209,7 @@ export async function processEvent(event: ChangeEvent, deps: EngineDeps, deliver
       }
     }
   }
+  await eventLog.flush();
   return report;
 }
 
@@ -205,6 +218,9 @@ interface FindingScope {
   reads: ReadCache;
   unitOfWork?: string;
 }
+
+/** The unit of work's log writer: it must be flushed before any side effect outside the log. */
+type LoggedScope = Partial<FindingScope> & { log: OrderedLogWriter };
 
 /**
  * When an earlier attempt at this unit of work died after logging `applying`, finishes those fixes' log from the
@@ -216,9 +232,12 @@ async function resumeStartedFixes(
   unitOfWork: string,
   earlierEntries: LogEntry[],
   deps: EngineDeps,
+  log: OrderedLogWriter,
 ): Promise<HandledResource | undefined> {
   const started = startedFixes(earlierEntries, unitOfWork);
   if (started.length === 0) return undefined;
+  // finishStartedFix appends directly, after what this attempt has issued.
+  await log.flush();
   const findings: FindingReport[] = [];
   for (const fix of started) {
     const outcome = await finishStartedFix(control, fix, deps);
@@ -244,7 +263,7 @@ async function handleResource(
   match: ControlMatch,
   resource: ResourceRef,
   deps: EngineDeps,
-  scope: FindingScope,
+  scope: FindingScope & LoggedScope,
 ): Promise<HandledResource> {
   const { control } = match;
   const verdicts = await control.detect({ resource, event }, controlContext(control, deps, scope.reads));
@@ -252,7 +271,7 @@ async function handleResource(
   for (const verdict of verdicts) {
     if (verdict.kind === "no-longer-applies") {
       handled.noLongerApplies += 1;
-      await deps.log.append({
+      scope.log.append({
         stage: "no-longer-applies",
         at: deps.now().toISOString(),
         eventId: event.id,
@@ -265,7 +284,7 @@ async function handleResource(
       continue;
     }
     if (verdict.kind === "recheck-later") {
-      const decideNow = await deferOrDecideNow(event, control, verdict, deps);
+      const decideNow = await deferOrDecideNow(event, control, verdict, deps, scope.log);
       if (decideNow === undefined) {
         handled.deferred = (handled.deferred ?? 0) + 1;
         continue;
@@ -287,13 +306,15 @@ async function deferOrDecideNow(
   control: AnyControl,
   verdict: RecheckLater,
   deps: EngineDeps,
+  log: OrderedLogWriter,
 ): Promise<string | undefined> {
   const pass = (event.recheck ?? 0) + 1;
   if (!deps.deferrals) return "no deferral queue in this run: decided at once on the current state";
   if (pass > MAX_RECHECKS) return `already re-checked ${MAX_RECHECKS} times: decided on the current state`;
   const afterSeconds = deferralDelaySeconds(verdict.afterSeconds);
+  await log.flush();
   await deps.deferrals.defer({ ...event, recheck: pass }, afterSeconds);
-  await deps.log.append({
+  log.append({
     ...findingFields(control, verdict.finding),
     stage: "deferred",
     at: deps.now().toISOString(),
@@ -303,17 +324,35 @@ async function deferOrDecideNow(
   return undefined;
 }
 
-/** Decides and acts on one finding. Exported for the sweep, which has findings without events. */
+/**
+ * Decides and acts on one finding. Exported for the sweep, which has findings without events: without a unit of
+ * work's log writer, every entry is written by the time it returns.
+ */
 export async function handleFinding(
   control: AnyControl,
   finding: Finding,
   deps: EngineDeps,
   note?: string,
-  scope?: FindingScope,
+  scope?: Partial<LoggedScope>,
 ): Promise<FindingReport> {
+  if (scope?.log) return decideAndAct(control, finding, deps, note, { ...scope, log: scope.log });
+  const log = new OrderedLogWriter(deps.log);
+  return log.finish(() => decideAndAct(control, finding, deps, note, { ...scope, log }));
+}
+
+async function decideAndAct(
+  control: AnyControl,
+  finding: Finding,
+  deps: EngineDeps,
+  note: string | undefined,
+  scope: LoggedScope,
+): Promise<FindingReport> {
+  const { log } = scope;
   const at = () => deps.now().toISOString();
   const common = findingFields(control, finding);
-  await deps.log.append({
+  // Written while the decision reads its state (exemptions, the rate limit). The rate limit's grant is not held
+  // back for it: a grant whose fix then fails is a slot used up, the safe side, as when an apply fails.
+  log.append({
     ...common,
     stage: "finding",
     at: at(),
@@ -323,7 +362,7 @@ export async function handleFinding(
 
   const decision = await decideWithLimits(control, finding, deps);
   for (const expired of decision.expiredExemptions) {
-    await deps.log.append({
+    log.append({
       ...common,
       stage: "exemption-expired",
       at: at(),
@@ -331,7 +370,7 @@ export async function handleFinding(
       details: { exemption: { ...expired } },
     });
   }
-  await deps.log.append({ ...common, stage: "decision", at: at(), mode: decision.mode, reason: decision.reason });
+  log.append({ ...common, stage: "decision", at: at(), mode: decision.mode, reason: decision.reason });
 
   const report: FindingReport = {
     eventId: finding.event?.id ?? "sweep",
@@ -348,7 +387,7 @@ export async function handleFinding(
 
   switch (decision.mode) {
     case "exempt": {
-      await deps.log.append({
+      log.append({
         ...common,
         stage: "exempted",
         at: at(),
@@ -361,7 +400,7 @@ export async function handleFinding(
       return { ...report, outcome: "suppressed" };
     case "dry-run": {
       const plan = control.plan(finding, controlContext(control, deps).options);
-      await deps.log.append({ ...common, ...planFields(plan), stage: "would-remediate", at: at(), reason: plan.summary });
+      log.append({ ...common, ...planFields(plan), stage: "would-remediate", at: at(), reason: plan.summary });
       return { ...report, outcome: plan.notifyOnly ? "would-notify" : "would-remediate" };
     }
     case "approve": {
@@ -369,7 +408,7 @@ export async function handleFinding(
       if (plan.notifyOnly) return { ...report, outcome: "notified" };
       const pending = await pendingProposalFor(control, finding, deps);
       if (pending) return { ...report, outcome: "already-proposed", proposalId: pending.id };
-      const proposal = await propose(control, finding, plan, deps);
+      const proposal = await propose(control, finding, plan, deps, log);
       return { ...report, outcome: "proposed", proposalId: proposal.id };
     }
     case "auto": {
@@ -380,8 +419,9 @@ export async function handleFinding(
           control,
           plan,
           finding,
-          ...(scope?.reads ? { reads: scope.reads } : {}),
-          ...(scope?.unitOfWork ? { unitOfWork: scope.unitOfWork } : {}),
+          log,
+          ...(scope.reads ? { reads: scope.reads } : {}),
+          ...(scope.unitOfWork ? { unitOfWork: scope.unitOfWork } : {}),
         },
         deps,
       );
@@ -429,7 +469,13 @@ async function pendingProposalFor(control: AnyControl, finding: Finding, deps: E
   return undefined;
 }
 
-async function propose(control: AnyControl, finding: Finding, plan: ReturnType<AnyControl["plan"]>, deps: EngineDeps): Promise<Proposal> {
+async function propose(
+  control: AnyControl,
+  finding: Finding,
+  plan: ReturnType<AnyControl["plan"]>,
+  deps: EngineDeps,
+  log: OrderedLogWriter,
+): Promise<Proposal> {
   const now = deps.now();
   const expiryHours = deps.policy.proposals.expiryHours;
   const proposal: Proposal = {
@@ -443,8 +489,9 @@ async function propose(control: AnyControl, finding: Finding, plan: ReturnType<A
     planHash: planHash(plan),
     ...(finding.event ? { eventId: finding.event.id } : {}),
   };
+  await log.flush();
   await deps.proposals.create(proposal);
-  await deps.log.append({
+  log.append({
     ...findingFields(control, finding),
     ...planFields(plan),
     stage: "proposed",
@@ -453,6 +500,8 @@ async function propose(control: AnyControl, finding: Finding, plan: ReturnType<A
     reason: plan.summary,
     details: { expiresAt: proposal.expiresAt },
   });
+  // The proposal is posted only once its entry is in the log.
+  await log.flush();
   if (deps.notifier) {
     try {
       const slack = await deps.notifier.proposed(proposal);
