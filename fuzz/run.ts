@@ -2,10 +2,18 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { processEvent, readChangeEventsFromStream, type IngestResult } from "@hipaa-remediate/core";
+import { isDeepStrictEqual } from "node:util";
+import {
+  processEvent,
+  readChangeEventsFromStream,
+  readScreenedChangeEventsFromStream,
+  type IngestResult,
+  type ListenScreen,
+} from "@hipaa-remediate/core";
 import { openLocalEngine, type LocalEngine } from "../packages/cli/src/local/engine";
 import { stderrLogger } from "../packages/cli/src/output/stderr-logger";
 import { prng } from "../bench/generate";
+import { expectedScreenedResult } from "../test/support/screened";
 
 /**
  * `npm run fuzz [-- --seconds 60 --seed 1]`
@@ -18,8 +26,10 @@ import { prng } from "../bench/generate";
  * chunking, and every change it yields through the offline engine (dry-run, SQLite log in memory).
  *
  * It reports the inputs tried, the results, crashes (anything thrown: ingestion must turn bad input into
- * rejections, the engine must cope with every event ingestion lets through), and unaccounted units (a JSON-lines
- * input whose lines did not each get exactly one result, in order). It exits non-zero when either is found.
+ * rejections, the engine must cope with every event ingestion lets through), unaccounted units (a JSON-lines
+ * input whose lines did not each get exactly one result, in order), and divergences (replay's screened reader
+ * giving any result other than the full reader's, a change no control listens to aside). It exits non-zero when
+ * any is found.
  */
 
 const { values } = parseArgs({
@@ -211,17 +221,38 @@ interface Report {
   engineRuns: number;
   crashes: string[];
   unaccounted: string[];
+  divergent: string[];
+}
+
+/** Replay's screened reader over the same chunks must give the full reader's results, unmatched changes aside. */
+async function checkScreened(
+  chunks: readonly Buffer[],
+  results: readonly IngestResult[],
+  listens: ListenScreen,
+  input: Input,
+  report: Report,
+) {
+  try {
+    const screened = [];
+    for await (const result of readScreenedChangeEventsFromStream(chunks, "fuzz", listens)) screened.push(result);
+    const expected = results.map((result) => expectedScreenedResult(result, listens));
+    if (!isDeepStrictEqual(screened, expected)) report.divergent.push(`screened reader differs on ${input.recipe}`);
+  } catch (error) {
+    report.crashes.push(`screened ingestion threw ${errorText(error)} on ${input.recipe}`);
+  }
 }
 
 async function fuzzOne(input: Input, engine: LocalEngine, report: Report): Promise<void> {
   let results: IngestResult[];
+  const chunks = [...chunksOf(input.bytes)];
   try {
     results = [];
-    for await (const result of readChangeEventsFromStream(chunksOf(input.bytes), "fuzz")) results.push(result);
+    for await (const result of readChangeEventsFromStream(chunks, "fuzz")) results.push(result);
   } catch (error) {
     report.crashes.push(`ingestion threw ${errorText(error)} on ${input.recipe}`);
     return;
   }
+  await checkScreened(chunks, results, (call) => engine.deps.index.listensTo(call), input, report);
   for (const result of results) report.results[result.kind]++;
   if (input.lines !== undefined) {
     const origins = results.map((r) => (r.kind === "event" ? r.event.origin : r.source));
@@ -253,6 +284,7 @@ async function main(): Promise<number> {
     engineRuns: 0,
     crashes: [],
     unaccounted: [],
+    divergent: [],
   };
   const deadline = performance.now() + seconds * 1000;
   try {
@@ -274,7 +306,9 @@ async function main(): Promise<number> {
   for (const crash of report.crashes.slice(0, 10)) console.log(`  ${crash}`);
   console.log(`unaccounted units: ${report.unaccounted.length}`);
   for (const loss of report.unaccounted.slice(0, 10)) console.log(`  ${loss}`);
-  return report.crashes.length + report.unaccounted.length === 0 ? 0 : 1;
+  console.log(`screened reader divergences: ${report.divergent.length}`);
+  for (const divergence of report.divergent.slice(0, 10)) console.log(`  ${divergence}`);
+  return report.crashes.length + report.unaccounted.length + report.divergent.length === 0 ? 0 : 1;
 }
 
 process.exitCode = await main();

@@ -2,13 +2,14 @@ import {
   InputPathError,
   logUnusableInput,
   processEvent,
-  readChangeEventBatches,
+  readScreenedChangeEventBatches,
   type ChangeEvent,
   type EngineDeps,
   type FindingReport,
   type IgnoredResult,
   type InProcessDeferralQueue,
   type IngestResult,
+  type ScreenedCall,
 } from "@hipaa-remediate/core";
 import { IgnoredTally } from "./ignored-tally";
 import type { ProgressReporter } from "./progress";
@@ -51,14 +52,16 @@ export async function runReplay(
     progress.update({ ...p, records: summary.records });
   };
   const ignoredTally = new IgnoredTally(deps);
+  const listens = (call: ScreenedCall) => deps.index.listensTo(call);
   let failure: { error: unknown } | undefined;
   try {
-    for await (const results of readChangeEventBatches(inputs, { onProgress })) {
+    for await (const results of readScreenedChangeEventBatches(inputs, listens, { onProgress })) {
       for (const result of results) {
         batch?.tick();
         // Most records are calls no control listens to (reads, mostly). The engine would only answer "unmatched",
-        // logging nothing: they are counted here, with no trip through it. Ignored ones wait only to flush output.
-        if (result.kind === "event" && deps.index.match(result.event).length === 0) {
+        // logging nothing: the reader screens them out unbuilt (a record inside an SQS message comes built) and
+        // they are counted here, with no trip through the engine. Ignored ones wait only to flush output.
+        if (result.kind === "unmatched" || (result.kind === "event" && !deps.index.listensTo(result.event))) {
           countUnmatched(summary);
         } else if (result.kind === "ignored") {
           const pending = replayIgnored(result);

@@ -42,6 +42,8 @@ function identityTriggerFits(trigger: Trigger, event: MatchableEvent): boolean {
 export class ControlIndex {
   readonly #byTrigger = new Map<string, ControlMatch[]>();
   readonly #byActorType = new Map<string, ControlMatch[]>();
+  /** The names of the source/name triggers by source: `listensTo` asks it for every record, without building a key. */
+  readonly #namesBySource = new Map<string, Set<string>>();
 
   constructor(readonly controls: readonly AnyControl[]) {
     for (const control of controls) {
@@ -50,6 +52,8 @@ export class ControlIndex {
           for (const type of trigger.actor.types) append(this.#byActorType, type, { control, trigger });
         } else {
           append(this.#byTrigger, key(trigger.source, trigger.name), { control, trigger });
+          const names = this.#namesBySource.get(trigger.source) ?? new Set<string>();
+          this.#namesBySource.set(trigger.source, names.add(trigger.name));
         }
       }
     }
@@ -61,6 +65,13 @@ export class ControlIndex {
     if (!byActor) return exact;
     const fitting = byActor.filter((match) => identityTriggerFits(match.trigger, event));
     return fitting.length === 0 ? exact : [...exact, ...fitting];
+  }
+
+  /** `match(event).length > 0` without building the list: the screen replay reads records through. */
+  listensTo(event: MatchableEvent): boolean {
+    if (this.#namesBySource.get(event.source)?.has(event.name)) return true;
+    const byActor = event.actor ? this.#byActorType.get(event.actor.type) : undefined;
+    return byActor !== undefined && byActor.some((match) => identityTriggerFits(match.trigger, event));
   }
 
   byId(id: string): AnyControl | undefined {

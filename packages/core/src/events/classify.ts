@@ -1,5 +1,6 @@
 import { describeIssues, jsonTypeOf } from "./describe-issues";
 import { atPath, childSite, ignored, rejected, type IngestResult, type ValueSite } from "./ingest-result";
+import type { ListenScreen, ScreenedResult } from "./ingest-result";
 import { looksLikeEnvelope, normaliseAt } from "./normalise";
 import { isObjectValue } from "./record-fields";
 import { cloudTrailLogFileSchema } from "./schemas";
@@ -35,6 +36,8 @@ function nestedElements(value: unknown): readonly unknown[] | undefined {
  * such a value is one unusable input rather than a stack overflow in the recursive walk below.
  */
 function nestTooDeep(value: unknown): (string | number)[] | undefined {
+  // A record or an envelope, what nearly every value is, nests nothing: no walk, nothing allocated.
+  if (nestedElements(value) === undefined) return undefined;
   const stack: { value: unknown; segments: (string | number)[] }[] = [{ value, segments: [] }];
   for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
     const elements = nestedElements(item.value);
@@ -51,25 +54,28 @@ function nestTooDeep(value: unknown): (string | number)[] | undefined {
 /**
  * Appends the results for one parsed JSON value of any accepted shape: a record, an envelope, a log file
  * (`{"Records": [...]}`), an SQS record, or an array of any of these. Each record inside gets exactly one result.
+ * Given a `listens` screen, a change no control listens to is appended as `unmatched`, unbuilt.
  */
-export function ingestValueAt(value: unknown, site: ValueSite, out: IngestResult[]): void {
+export function ingestValueAt(value: unknown, site: ValueSite, out: IngestResult[]): void;
+export function ingestValueAt(value: unknown, site: ValueSite, out: ScreenedResult[], listens: ListenScreen | undefined): void;
+export function ingestValueAt(value: unknown, site: ValueSite, out: ScreenedResult[], listens?: ListenScreen): void {
   const tooDeep = nestTooDeep(value);
   if (tooDeep) {
     const where = limitPath(site.path, tooDeep);
     out.push(rejected(site.source, atPath(where, `arrays or log files nested more than ${MAX_NESTING_DEPTH} levels deep`)));
     return;
   }
-  ingestNested(value, site, out);
+  ingestNested(value, site, out, listens);
 }
 
-function ingestNested(value: unknown, site: ValueSite, out: IngestResult[]): void {
+function ingestNested(value: unknown, site: ValueSite, out: ScreenedResult[], listens: ListenScreen | undefined): void {
   if (Array.isArray(value)) {
     // Where a record was expected, an empty array is an input unit that holds nothing: one rejection, not silence.
     if (value.length === 0 && site.path !== "") {
       out.push(rejected(site.source, atPath(site.path, "expected a record, got an empty array")));
       return;
     }
-    value.forEach((element, index) => ingestNested(element, childSite(site, index), out));
+    value.forEach((element, index) => ingestNested(element, childSite(site, index), out, listens));
     return;
   }
   if (!isObjectValue(value)) {
@@ -77,7 +83,7 @@ function ingestNested(value: unknown, site: ValueSite, out: IngestResult[]): voi
     return;
   }
   if (looksLikeRecord(value)) {
-    out.push(normaliseAt(value, site));
+    out.push(normaliseAt(value, site, listens));
   } else if ("Records" in value) {
     const file = cloudTrailLogFileSchema.safeParse(value, { reportInput: true });
     if (!file.success) {
@@ -85,13 +91,13 @@ function ingestNested(value: unknown, site: ValueSite, out: IngestResult[]): voi
       return;
     }
     const records = childSite(site, "Records");
-    file.data.Records.forEach((element, index) => ingestNested(element, childSite(records, index), out));
+    file.data.Records.forEach((element, index) => ingestNested(element, childSite(records, index), out, listens));
   } else if (looksLikeSqsRecord(value)) {
     out.push(parseSqsRecordAt(value, site));
   } else if (looksLikeDigest(value)) {
     out.push(ignored(site.source, DIGEST_REASON));
   } else if (looksLikeEnvelope(value)) {
-    out.push(normaliseAt(value, site));
+    out.push(normaliseAt(value, site, listens));
   } else {
     out.push(rejected(site.source, atPath(site.path, describeUnknownObject(value))));
   }

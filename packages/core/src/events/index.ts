@@ -1,5 +1,14 @@
 export * from "./change-event";
-export type { IgnoredResult, IngestResult, RejectedResult, ValueSite } from "./ingest-result";
+export type {
+  IgnoredResult,
+  IngestResult,
+  ListenScreen,
+  RejectedResult,
+  ScreenedCall,
+  ScreenedResult,
+  UnmatchedResult,
+  ValueSite,
+} from "./ingest-result";
 export {
   CLOUDTRAIL_DETAIL_TYPE,
   CLOUDTRAIL_DETAIL_TYPES,
@@ -29,6 +38,8 @@ export {
   readChangeEventBatches,
   readChangeEvents,
   readChangeEventsFromStream,
+  readScreenedChangeEventBatches,
+  readScreenedChangeEventsFromStream,
   type ByteSource,
   type ReadChangeEventsOptions,
   type IngestProgress,

@@ -12,6 +12,30 @@ export type IngestResult =
   /** Input that could not be used; `reason` names the field path or byte position at fault. */
   | { kind: "rejected"; source: string; reason: string };
 
+/**
+ * A change no control listens to, screened out before it was built into a ChangeEvent. Only a reader given a
+ * `ListenScreen` yields it, and only for a record that passed every check the full path makes (shape, failed
+ * call, value limits, time), so it counts exactly where the event it stands for would: a change, unmatched.
+ */
+export interface UnmatchedResult {
+  kind: "unmatched";
+  source: string;
+}
+
+/** What a reader given a `ListenScreen` yields: the results of any reader, or a change screened out unbuilt. */
+export type ScreenedResult = IngestResult | UnmatchedResult;
+
+/** What a screen reads of a record: the fields control matching reads (`MatchableEvent` in controls/matcher.ts). */
+export interface ScreenedCall {
+  source: string;
+  name: string;
+  actor: { type: string };
+  eventType: string | undefined;
+}
+
+/** True when some control listens to the call, which must then be built into a full ChangeEvent. */
+export type ListenScreen = (call: ScreenedCall) => boolean;
+
 export type IgnoredResult = Extract<IngestResult, { kind: "ignored" }>;
 export type RejectedResult = Extract<IngestResult, { kind: "rejected" }>;
 

@@ -2,6 +2,7 @@ import { canonicalJson, isJsonObject, sha256Hex, type JsonObject } from "../supp
 import type { Actor } from "./change-event";
 import { describeIssues, jsonTypeOf } from "./describe-issues";
 import { atPath, ignored, joinPath, rejected, type IngestResult, type ValueSite } from "./ingest-result";
+import type { ListenScreen, ScreenedResult } from "./ingest-result";
 import { accountIdText, isObjectValue, isoTime, readOnlyFlag, text } from "./record-fields";
 import { PLACEHOLDER, cloudTrailRecordSchema, eventBridgeEnvelopeSchema, isCloudTrailDetailType, type CloudTrailRecord } from "./schemas";
 import { describeValueBeyondLimits, findValueBeyondLimits, limitPath } from "./value-limits";
@@ -85,13 +86,18 @@ export function hasCloudTrailRecordShape(raw: Record<string, unknown>): raw is C
   );
 }
 
+/** The actor type controls with identity triggers match on; "Unknown" when the record names none. */
+function actorTypeOf(record: CloudTrailRecord): string {
+  return (record.userIdentity && text(record.userIdentity.type)) ?? "Unknown";
+}
+
 function actorOf(record: CloudTrailRecord): Actor {
   const identity = record.userIdentity;
   const userAgent = text(record.userAgent);
   const sourceIp = text(record.sourceIPAddress);
   if (!identity) return { type: "Unknown", userAgent, sourceIp };
   return {
-    type: text(identity.type) ?? "Unknown",
+    type: actorTypeOf(record),
     arn: text(identity.arn),
     principalId: text(identity.principalId),
     accountId: accountIdText(identity.accountId),
@@ -141,8 +147,28 @@ function beyondLimitsAt(raw: Record<string, unknown>, site: ValueSite): IngestRe
   return rejected(site.source, atPath(limitPath(site.path, beyondLimits.segments), describeValueBeyondLimits(beyondLimits)));
 }
 
-/** `limitsChecked`: the caller already walked the record (inside its envelope). */
-function fromRecord(raw: Record<string, unknown>, site: ValueSite, envelope: EnvelopeFallbacks, limitsChecked: boolean): IngestResult {
+/** True when a screen was given and no control listens to the record: it need not be built into an event. */
+function screenedOut(record: CloudTrailRecord, listens: ListenScreen | undefined): boolean {
+  if (listens === undefined) return false;
+  return !listens({
+    source: record.eventSource,
+    name: record.eventName,
+    actor: { type: actorTypeOf(record) },
+    eventType: text(record.eventType),
+  });
+}
+
+/**
+ * `limitsChecked`: the caller already walked the record (inside its envelope). `listens`: a record no control
+ * listens to ends as `unmatched` once every check that could reject or ignore it has passed, unbuilt.
+ */
+function fromRecord(
+  raw: Record<string, unknown>,
+  site: ValueSite,
+  envelope: EnvelopeFallbacks,
+  limitsChecked: boolean,
+  listens: ListenScreen | undefined,
+): ScreenedResult {
   if (raw.eventType === INSIGHT_EVENT_TYPE) {
     return ignored(site.source, "CloudTrail Insights event: a summary of unusual API activity, not an API call", text(raw.eventID));
   }
@@ -177,6 +203,9 @@ function fromRecord(raw: Record<string, unknown>, site: ValueSite, envelope: Env
     );
   }
 
+  // Everything that could reject or ignore the record is behind us: what remains only builds the event.
+  if (screenedOut(record, listens)) return { kind: "unmatched", source: site.source };
+
   const actor = actorOf(record);
   return {
     kind: "event",
@@ -208,7 +237,7 @@ export function looksLikeEnvelope(value: Record<string, unknown>): boolean {
   return "detail-type" in value || ("detail" in value && !("eventName" in value));
 }
 
-function fromEnvelope(raw: Record<string, unknown>, site: ValueSite): IngestResult {
+function fromEnvelope(raw: Record<string, unknown>, site: ValueSite, listens: ListenScreen | undefined): ScreenedResult {
   const detailType = raw["detail-type"];
   // API calls and console sign-ins both carry a CloudTrail record; every other detail-type is someone else's event.
   if (typeof detailType === "string" && !isCloudTrailDetailType(detailType) && detailType !== PLACEHOLDER) {
@@ -234,11 +263,17 @@ function fromEnvelope(raw: Record<string, unknown>, site: ValueSite): IngestResu
       recheck: recheckPassOf(raw[RECHECK_FIELD]),
     },
     true,
+    listens,
   );
 }
 
-/** Normalises a record or an EventBridge envelope found at `site`. */
-export function normaliseAt(raw: unknown, site: ValueSite): IngestResult {
+/**
+ * Normalises a record or an EventBridge envelope found at `site`. Given a `listens` screen, a change no control
+ * listens to is `unmatched` rather than built; without one, the result is never `unmatched`.
+ */
+export function normaliseAt(raw: unknown, site: ValueSite): IngestResult;
+export function normaliseAt(raw: unknown, site: ValueSite, listens: ListenScreen | undefined): ScreenedResult;
+export function normaliseAt(raw: unknown, site: ValueSite, listens?: ListenScreen): ScreenedResult {
   if (!isObjectValue(raw)) {
     return rejected(
       site.source,
@@ -246,8 +281,8 @@ export function normaliseAt(raw: unknown, site: ValueSite): IngestResult {
     );
   }
   // An envelope is walked whole before anything reads it; a bare record once it is known to go further.
-  if (!looksLikeEnvelope(raw)) return fromRecord(raw, site, NO_ENVELOPE, false);
-  return beyondLimitsAt(raw, site) ?? fromEnvelope(raw, site);
+  if (!looksLikeEnvelope(raw)) return fromRecord(raw, site, NO_ENVELOPE, false, listens);
+  return beyondLimitsAt(raw, site) ?? fromEnvelope(raw, site, listens);
 }
 
 /**

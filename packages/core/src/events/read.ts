@@ -3,7 +3,7 @@ import { access, readdir, realpath, stat } from "node:fs/promises";
 import { join, sep } from "node:path";
 import { DIGEST_REASON, ingestValueAt } from "./classify";
 import { GzipDataError, gunzipMembers } from "./gzip-members";
-import { ignored, rejected, type IngestResult } from "./ingest-result";
+import { ignored, rejected, type IngestResult, type ListenScreen, type ScreenedResult } from "./ingest-result";
 import { JsonValueSplitter, type SplitItem } from "./json-splitter";
 import { WHOLE_LOG_FILE_LIMIT, wholeLogFileResults } from "./whole-log-file";
 
@@ -98,12 +98,11 @@ async function readHead(raw: AsyncIterator<Buffer>, size: number): Promise<Buffe
   return head;
 }
 
-function resultsOf(items: SplitItem[], out: IngestResult[] = []): IngestResult[] {
+function resultsOf(items: SplitItem[], out: ScreenedResult[], listens: ListenScreen | undefined): void {
   for (const item of items) {
-    if (item.kind === "value") ingestValueAt(item.value, item.site, out);
+    if (item.kind === "value") ingestValueAt(item.value, item.site, out, listens);
     else out.push(rejected(item.source, item.reason));
   }
-  return out;
 }
 
 /** The next decoded chunk, `undefined` at the end, or the error that broke the (gzip) decoding. */
@@ -151,19 +150,20 @@ function resultsFor(
   held: HeldInput,
   splitter: JsonValueSplitter,
   origin: string,
-): IngestResult[] {
+  listens: ListenScreen | undefined,
+): ScreenedResult[] {
   if (Buffer.isBuffer(chunk) && held.hold(chunk)) return [];
   const heldChunks = held.release();
   if (chunk === undefined) {
-    const whole = wholeLogFileResults(Buffer.concat(heldChunks).toString("utf8"), origin);
+    const whole = wholeLogFileResults(Buffer.concat(heldChunks).toString("utf8"), origin, listens);
     if (whole) return whole;
   }
   // Too large to hold, or not one clean log file: the splitter reads it all and places every problem.
-  const results: IngestResult[] = [];
-  for (const part of heldChunks) resultsOf(splitter.push(part), results);
-  if (chunk === undefined) resultsOf(splitter.finish(), results);
-  else if (!Buffer.isBuffer(chunk)) resultsOf(splitter.abort(chunk.broken), results);
-  else if (heldChunks.length === 0) resultsOf(splitter.push(chunk), results);
+  const results: ScreenedResult[] = [];
+  for (const part of heldChunks) resultsOf(splitter.push(part), results, listens);
+  if (chunk === undefined) resultsOf(splitter.finish(), results, listens);
+  else if (!Buffer.isBuffer(chunk)) resultsOf(splitter.abort(chunk.broken), results, listens);
+  else if (heldChunks.length === 0) resultsOf(splitter.push(chunk), results, listens);
   return results;
 }
 
@@ -177,7 +177,8 @@ async function* readSource(
   origin: string,
   progress: IngestProgress,
   options: ReadChangeEventsOptions,
-): AsyncGenerator<IngestResult[]> {
+  listens: ListenScreen | undefined,
+): AsyncGenerator<ScreenedResult[]> {
   const raw = bytesOf(source, origin, progress);
   const head = await readHead(raw, 4);
   if (head.length === 0 || isZip(head)) {
@@ -196,7 +197,7 @@ async function* readSource(
       const next = await nextChunk(decoded);
       const chunk = first && Buffer.isBuffer(next) ? withoutByteOrderMark(next) : next;
       first = false;
-      const results = resultsFor(chunk, held, splitter, origin);
+      const results = resultsFor(chunk, held, splitter, origin, listens);
       progress.records += results.length;
       if (results.length > 0) yield results;
       options.onProgress?.({ ...progress });
@@ -252,12 +253,17 @@ function isDigestFile(path: string): boolean {
   return path.split(sep).includes(DIGEST_FOLDER);
 }
 
-async function* readFile(path: string, progress: IngestProgress, options: ReadChangeEventsOptions): AsyncGenerator<IngestResult[]> {
+async function* readFile(
+  path: string,
+  progress: IngestProgress,
+  options: ReadChangeEventsOptions,
+  listens: ListenScreen | undefined,
+): AsyncGenerator<ScreenedResult[]> {
   if (isDigestFile(path)) {
     progress.records += 1;
     yield [ignored(path, DIGEST_REASON)];
   } else {
-    yield* readSource(createReadStream(path, { highWaterMark: CHUNK_SIZE }), path, progress, options);
+    yield* readSource(createReadStream(path, { highWaterMark: CHUNK_SIZE }), path, progress, options, listens);
   }
   fileDone(progress, options);
 }
@@ -281,20 +287,39 @@ export async function* readChangeEvents(inputs: readonly string[], options: Read
  * `readChangeEvents` in batches (the results of one chunk or one small log file, in order, never empty): a
  * consumer of hundreds of thousands of records pays one await per batch rather than one per record.
  */
-export async function* readChangeEventBatches(
+export function readChangeEventBatches(inputs: readonly string[], options: ReadChangeEventsOptions = {}): AsyncGenerator<IngestResult[]> {
+  // Without a screen nothing is `unmatched`: every result is an IngestResult.
+  return batchesOf(inputs, options, undefined) as AsyncGenerator<IngestResult[]>;
+}
+
+/**
+ * `readChangeEventBatches` for a consumer that only counts changes no control listens to (replay): a
+ * well-formed change `listens` turns down comes as `unmatched` instead of a built ChangeEvent. Every other
+ * result (rejections, ignored records, changes a control listens to) is exactly what the unscreened reader gives.
+ */
+export function readScreenedChangeEventBatches(
   inputs: readonly string[],
+  listens: ListenScreen,
   options: ReadChangeEventsOptions = {},
-): AsyncGenerator<IngestResult[]> {
+): AsyncGenerator<ScreenedResult[]> {
+  return batchesOf(inputs, options, listens);
+}
+
+async function* batchesOf(
+  inputs: readonly string[],
+  options: ReadChangeEventsOptions,
+  listens: ListenScreen | undefined,
+): AsyncGenerator<ScreenedResult[]> {
   const resolved = await Promise.all(inputs.map(resolveInput));
   const progress: IngestProgress = { bytes: 0, records: 0, files: 0 };
   for (const input of resolved) {
     if (input.kind === "stdin") {
-      yield* readSource(process.stdin, "-", progress, options);
+      yield* readSource(process.stdin, "-", progress, options, listens);
       fileDone(progress, options);
     } else if (input.kind === "file") {
-      yield* readFile(input.path, progress, options);
+      yield* readFile(input.path, progress, options, listens);
     } else {
-      for await (const file of filesUnder(input.path, new Set())) yield* readFile(file, progress, options);
+      for await (const file of filesUnder(input.path, new Set())) yield* readFile(file, progress, options, listens);
     }
   }
 }
@@ -305,5 +330,17 @@ export async function* readChangeEventsFromStream(
   origin: string,
   options: ReadChangeEventsOptions = {},
 ): AsyncGenerator<IngestResult> {
-  for await (const batch of readSource(stream, origin, { bytes: 0, records: 0, files: 0 }, options)) yield* batch;
+  for await (const batch of readSource(stream, origin, { bytes: 0, records: 0, files: 0 }, options, undefined)) {
+    yield* batch as IngestResult[];
+  }
+}
+
+/** `readChangeEventsFromStream` through a screen, as `readScreenedChangeEventBatches` reads files. */
+export async function* readScreenedChangeEventsFromStream(
+  stream: ByteSource,
+  origin: string,
+  listens: ListenScreen,
+  options: ReadChangeEventsOptions = {},
+): AsyncGenerator<ScreenedResult> {
+  for await (const batch of readSource(stream, origin, { bytes: 0, records: 0, files: 0 }, options, listens)) yield* batch;
 }

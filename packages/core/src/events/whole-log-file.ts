@@ -1,5 +1,5 @@
 import { ingestValueAt } from "./classify";
-import type { IngestResult } from "./ingest-result";
+import type { ListenScreen, ScreenedResult } from "./ingest-result";
 
 /**
  * Decoded inputs up to this size are held back and, when they turn out to be one CloudTrail log file, parsed with
@@ -16,7 +16,7 @@ const LOG_FILE_HEAD = /^[ \t\n\r]*\{[ \t\n\r]*"Records"[ \t\n\r]*:[ \t\n\r]*\[/;
  * it (each element at `<origin>#Records[i]`, anything after the array ignored), or undefined for anything else
  * (JSON lines, arrays, several values, a syntax error), which the splitter then reads to place every error.
  */
-export function wholeLogFileResults(text: string, origin: string): IngestResult[] | undefined {
+export function wholeLogFileResults(text: string, origin: string, listens: ListenScreen | undefined): ScreenedResult[] | undefined {
   if (!LOG_FILE_HEAD.test(text)) return undefined;
   let file: unknown;
   try {
@@ -26,10 +26,10 @@ export function wholeLogFileResults(text: string, origin: string): IngestResult[
   }
   const records = (file as { Records?: unknown }).Records;
   if (!Array.isArray(records)) return undefined;
-  const out: IngestResult[] = [];
+  const out: ScreenedResult[] = [];
   for (let index = 0; index < records.length; index++) {
     const path = `Records[${index}]`;
-    ingestValueAt(records[index], { source: `${origin}#${path}`, path }, out);
+    ingestValueAt(records[index], { source: `${origin}#${path}`, path }, out, listens);
   }
   return out;
 }
