@@ -47,6 +47,9 @@ const isoDay = (field: "from" | "to") =>
     return new Date(normalised);
   });
 
+/** A form's empty field means "not given", as an absent one does. */
+const blankAsAbsent = <T extends z.ZodType>(schema: T) => schema.optional().or(z.literal("").transform(() => undefined));
+
 const optionalText = z
   .string()
   .trim()
@@ -60,16 +63,9 @@ const entriesQuerySchema = z
     control: optionalText,
     resource: optionalText,
     actor: optionalText,
-    stage: z
-      .enum(STAGES)
-      .optional()
-      .or(z.literal("").transform(() => undefined)),
-    from: isoDay("from")
-      .optional()
-      .or(z.literal("").transform(() => undefined)),
-    to: isoDay("to")
-      .optional()
-      .or(z.literal("").transform(() => undefined)),
+    stage: blankAsAbsent(z.enum(STAGES)),
+    from: blankAsAbsent(isoDay("from")),
+    to: blankAsAbsent(isoDay("to")),
     after: z.coerce.number().int().min(0).optional(),
     /** The page just before this seq: "Previous page". */
     before: z.coerce.number().int().min(1).optional(),
@@ -86,12 +82,8 @@ const reportQuerySchema = z.object({
   format: z.enum(["html", "csv", "json"]).default("html"),
   /** `embedded`: the HTML links its stylesheet, for the page's iframe; otherwise one self-contained file. */
   view: z.enum(["embedded", "file"]).default("file"),
-  from: isoDay("from")
-    .optional()
-    .or(z.literal("").transform(() => undefined)),
-  to: isoDay("to")
-    .optional()
-    .or(z.literal("").transform(() => undefined)),
+  from: blankAsAbsent(isoDay("from")),
+  to: blankAsAbsent(isoDay("to")),
 });
 
 const exportQuerySchema = z.object({ format: z.enum(LOG_EXPORT_FORMATS).default("json") });
