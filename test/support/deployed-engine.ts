@@ -74,11 +74,11 @@ export function countDynamoDbCalls(client: DynamoDBClient): DynamoDbCallCounter 
   let counts: Record<string, Record<string, number>> = {};
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      const input: unknown = args.input;
-      const table = typeof input === "object" && input !== null && "TableName" in input ? String(input.TableName) : "(none)";
       const command = String(context.commandName ?? "unknown").replace(/Command$/, "");
-      const forTable = (counts[table] ??= {});
-      forTable[command] = (forTable[command] ?? 0) + 1;
+      for (const table of tablesOf(args.input)) {
+        const forTable = (counts[table] ??= {});
+        forTable[command] = (forTable[command] ?? 0) + 1;
+      }
       return next(args);
     },
     { step: "initialize", name: "dynamoDbCallCounter" },
@@ -90,6 +90,15 @@ export function countDynamoDbCalls(client: DynamoDBClient): DynamoDbCallCounter 
       counts = {};
     },
   };
+}
+
+/** The tables a request names: its TableName, or each table of a batch's RequestItems. */
+function tablesOf(input: unknown): string[] {
+  if (typeof input !== "object" || input === null) return ["(none)"];
+  if ("TableName" in input) return [String(input.TableName)];
+  if ("RequestItems" in input && typeof input.RequestItems === "object" && input.RequestItems !== null)
+    return Object.keys(input.RequestItems);
+  return ["(none)"];
 }
 
 /** The last conditional write issued to each table by any client in this process. */

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException, DynamoDBClient, ProvisionedThroughputExceededException } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { BatchGetCommand, DynamoDBDocumentClient, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { DynamoDbLogStore, LogAppendConflictError, nextEntry, type LogEntry } from "@hipaa-remediate/core";
@@ -22,10 +22,11 @@ function conflictHeldBy(hash?: string): ConditionalCheckFailedException {
   });
 }
 
-function store(options: { maxAttempts?: number; delays?: number[] } = {}): DynamoDbLogStore {
+function store(options: { maxAttempts?: number; delays?: number[]; now?: () => number } = {}): DynamoDbLogStore {
   return new DynamoDbLogStore({
     client: documents,
     tableName: "log",
+    ...(options.now ? { now: options.now } : {}),
     maxAttempts: options.maxAttempts ?? 4,
     backoff: { baseMs: 100, capMs: 250 },
     random: () => 0.5,
@@ -38,7 +39,21 @@ function store(options: { maxAttempts?: number; delays?: number[] } = {}): Dynam
 beforeEach(() => {
   dynamo.reset();
   dynamo.on(QueryCommand).resolves({ Items: [{ seq: existing.seq, hash: existing.hash }] });
+  dynamo.on(BatchGetCommand).resolves({ Responses: { log: [] } });
 });
+
+/** The links `count` entries after `from`, as a probe of the table returns them. */
+function linksAfter(from: LogEntry, count: number): { seq: number; hash: string }[] {
+  const links: LogEntry[] = [];
+  for (let n = 1; n <= count; n += 1) links.push(nextEntry(links.at(-1) ?? from, sampleLogDraft(from.seq + n)));
+  return links.map(({ seq, hash }) => ({ seq, hash }));
+}
+
+function probedSeqs(): number[][] {
+  return dynamo
+    .commandCalls(BatchGetCommand)
+    .map((call) => (call.args[0].input.RequestItems?.log?.Keys ?? []).map((key) => Number(key.seq)));
+}
 
 describe("DynamoDbLogStore append under contention", () => {
   it("gives up with LogAppendConflictError after maxAttempts, backing off with jitter", async () => {
@@ -67,6 +82,58 @@ describe("DynamoDbLogStore append under contention", () => {
     expect(entry).toMatchObject({ seq: 3, prevHash: winner.hash });
     expect(dynamo.commandCalls(QueryCommand)).toHaveLength(1);
     expect(delays).toEqual([]);
+  });
+
+  it("after a remembered head went stale, probes the seqs after the entry holding its seq, and queries no head", async () => {
+    const [holder, ...later] = linksAfter(nextEntry(existing, sampleLogDraft(2)), 3);
+    dynamo.on(PutCommand).resolvesOnce({}).rejectsOnce(conflictHeldBy(holder?.hash)).resolves({});
+    const log = store();
+    await log.append(sampleLogDraft(2));
+    dynamo.on(BatchGetCommand).resolves({ Responses: { log: later } });
+
+    const entry = await log.append(sampleLogDraft(6));
+
+    expect(entry).toMatchObject({ seq: 6, prevHash: later.at(-1)?.hash });
+    expect(probedSeqs()).toEqual([Array.from({ length: 16 }, (_, i) => 4 + i)]);
+    expect(dynamo.commandCalls(BatchGetCommand)[0]?.args[0].input.RequestItems?.log?.ConsistentRead).toBe(true);
+    expect(dynamo.commandCalls(QueryCommand)).toHaveLength(1);
+  });
+
+  it("probes on while every probed seq is taken, and queries the head once it is more than four probes behind", async () => {
+    const behind = linksAfter(nextEntry(existing, sampleLogDraft(2)), 1 + 4 * 16);
+    const [holder] = behind;
+    dynamo.on(PutCommand).resolvesOnce({}).rejectsOnce(conflictHeldBy(holder?.hash)).resolves({});
+    const log = store({ maxAttempts: 4 });
+    await log.append(sampleLogDraft(2));
+    dynamo.on(BatchGetCommand).callsFake((input: { RequestItems: { log: { Keys: { seq: number }[] } } }) => ({
+      Responses: { log: behind.filter((link) => input.RequestItems.log.Keys.some((key) => key.seq === link.seq)) },
+    }));
+    dynamo.on(QueryCommand).resolves({ Items: [{ seq: 200, hash: "h200" }] });
+
+    const entry = await log.append(sampleLogDraft(9));
+
+    expect(probedSeqs().map((seqs) => seqs[0])).toEqual([4, 20, 36, 52]);
+    expect(dynamo.commandCalls(QueryCommand)).toHaveLength(2);
+    expect(entry).toMatchObject({ seq: 201, prevHash: "h200" });
+  });
+
+  it("trusts the head it wrote last for a second, then looks past it before writing", async () => {
+    let clock = 0;
+    const log = store({ now: () => clock });
+    const mine = await log.append(sampleLogDraft(2));
+    clock += 1_000;
+    await log.append(sampleLogDraft(3));
+    expect(dynamo.commandCalls(BatchGetCommand)).toHaveLength(0);
+
+    // A container that sat idle while others appended: its head is stale, and the probe finds how far.
+    clock += 1_001;
+    const later = linksAfter(nextEntry(mine, sampleLogDraft(3)), 2);
+    dynamo.on(BatchGetCommand).resolves({ Responses: { log: later } });
+    const afterIdle = await log.append(sampleLogDraft(4));
+
+    expect(probedSeqs()).toEqual([Array.from({ length: 16 }, (_, i) => 4 + i)]);
+    expect(afterIdle).toMatchObject({ seq: 6, prevHash: later.at(-1)?.hash });
+    expect(dynamo.commandCalls(PutCommand)).toHaveLength(3);
   });
 
   it("treats a conflict with its own entry as success (the SDK retried a write that had landed)", async () => {

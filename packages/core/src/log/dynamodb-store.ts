@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException, CreateTableCommand, DynamoDBClient, waitUntilTableExists } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, PutCommand, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import { BatchGetCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { setTimeout as delay } from "node:timers/promises";
 import { z } from "zod";
 import { canonicalJson } from "../support/json";
@@ -27,6 +27,7 @@ export interface DynamoDbLogStoreOptions {
   /** Injected for tests of the retry path. */
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  now?: () => number;
 }
 
 export const DEFAULT_APPEND_ATTEMPTS = 20;
@@ -37,6 +38,14 @@ const DEFAULT_BACKOFF = { baseMs: 20, capMs: 1_000 };
  * first, then the store tries its remembered head again.
  */
 const FRESH_READS_AFTER_STALE_HEAD = 8;
+/**
+ * How long the head a store wrote last is worth writing onto unread. An older one (a warm Lambda container that sat
+ * idle while others appended) is probed forward first.
+ */
+const REMEMBERED_HEAD_TRUST_MS = 1_000;
+/** Seqs looked up per probe past a known entry, and probes made before the head is queried instead. */
+const PROBE_SEQS = 16;
+const MAX_PROBES = 4;
 
 // DynamoDB omits the eventId attribute for entries without one (sweeps); zod 4 requires unknown() keys unless optional.
 const storedItemSchema = z.object({ seq: z.number(), entry: z.string(), hash: z.unknown(), eventId: z.unknown().optional() });
@@ -60,8 +69,9 @@ const ITEM_PROJECTION = "#seq, #entry, #hash, #eventId";
  * racing for the same seq exactly one write lands, so the chain never forks and no entry is lost.
  *
  * The store remembers the link it last wrote (the head it knows), so an uncontested append is one conditional
- * PutItem: the head is queried only for the first append of a store, after a write lost to another appender, and
- * for a few appends after a remembered head was found stale (other appenders are active, so it would be again).
+ * PutItem. The head is looked for only for the first append of a store, after a write lost to another appender,
+ * for a few appends after a remembered head was found stale (other appenders are active, so it would be again),
+ * and when the remembered head is over a second old; from a known link it is probed, not queried (see headLink).
  * A remembered head is always an item that exists in the table, and seqs are taken in order without gaps, so a
  * stale head can only make the write fail, never chain onto the wrong entry. Appends through one store instance
  * are also queued in-process, so they never race each other.
@@ -78,9 +88,10 @@ export class DynamoDbLogStore implements LogStore {
   private readonly pageSize: number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
+  private readonly now: () => number;
   private appendQueue: Promise<unknown> = Promise.resolve();
-  /** The newest link this store knows to be in the table: the entry it appended last. */
-  private knownHead: ChainLink | undefined;
+  /** The newest link this store knows to be in the table (the entry it appended last), and when it was written. */
+  private knownHead: { link: ChainLink; writtenAt: number } | undefined;
   /** Appends left that read the head first, because a remembered head went stale lately: others are appending. */
   private freshReadsAhead = 0;
 
@@ -96,6 +107,7 @@ export class DynamoDbLogStore implements LogStore {
     this.pageSize = assertPageSize(options.pageSize ?? DEFAULT_PAGE_SIZE);
     this.sleep = options.sleep ?? ((ms) => delay(ms));
     this.random = options.random ?? Math.random;
+    this.now = options.now ?? Date.now;
   }
 
   async append(draft: LogDraft): Promise<LogEntry> {
@@ -162,22 +174,23 @@ export class DynamoDbLogStore implements LogStore {
   /**
    * Optimistic append, first onto the head this store knows. A failed condition returns the item that holds the
    * seq: when it is our own entry (the SDK retried a write whose response was lost) the append is done. When the
-   * head was only remembered, another appender has written since: re-read the head at once. When it was freshly
-   * read, this is a true race: chain straight onto the winner, one round trip ahead of appenders that re-read the
-   * head; if that fails too, back off with jitter and re-read. Correctness rests on the condition alone; all this
-   * buys is progress under contention.
+   * head was only remembered, another appender has written since: look for the head at once. When it was freshly
+   * found, this is a true race: chain straight onto the winner, one round trip ahead of appenders that look again;
+   * if that fails too, back off with jitter and look again. Correctness rests on the condition alone; all this buys
+   * is progress under contention.
    */
   private async appendWithRetry(draft: LogDraft): Promise<LogEntry> {
-    const remembered = this.freshReadsAhead > 0 ? undefined : this.knownHead;
+    const known = this.knownHead;
+    const trusted = this.freshReadsAhead === 0 && known && this.now() - known.writtenAt <= REMEMBERED_HEAD_TRUST_MS;
     this.freshReadsAhead = Math.max(0, this.freshReadsAhead - 1);
     this.knownHead = undefined;
-    let head = remembered ?? (await this.headLink());
-    let basis: "remembered" | "read" | "winner" = remembered ? "remembered" : "read";
+    let head = trusted ? known.link : await this.headLink(known?.link);
+    let basis: "remembered" | "found" | "winner" = trusted ? "remembered" : "found";
     for (let attempt = 1; ; attempt += 1) {
       const entry = nextEntry(head, draft);
       const outcome = await this.put(entry);
       if (outcome.written || outcome.holder?.hash === entry.hash) {
-        this.knownHead = chainLink(entry);
+        this.knownHead = { link: chainLink(entry), writtenAt: this.now() };
         return entry;
       }
       if (attempt >= this.maxAttempts) {
@@ -187,15 +200,15 @@ export class DynamoDbLogStore implements LogStore {
           { attempts: attempt, cause: outcome.conflict },
         );
       }
-      if (basis === "read" && outcome.holder) {
+      if (basis === "found" && outcome.holder) {
         head = outcome.holder;
         basis = "winner";
       } else {
-        // While other appenders are active a remembered head is mostly stale: read first for the next few appends.
+        // While other appenders are active a remembered head is mostly stale: look first for the next few appends.
         if (basis === "remembered") this.freshReadsAhead = FRESH_READS_AFTER_STALE_HEAD;
         else await this.sleep(this.backoffDelay(attempt));
-        head = await this.headLink();
-        basis = "read";
+        head = await this.headLink(outcome.holder ?? head);
+        basis = "found";
       }
     }
   }
@@ -226,12 +239,58 @@ export class DynamoDbLogStore implements LogStore {
     }
   }
 
-  private async headLink(): Promise<ChainLink | undefined> {
+  /**
+   * The newest link in the chain. From a link known to be in the table it probes the seqs that follow with a
+   * strongly consistent BatchGetItem: one call, like the head Query, but it costs the same on a long log as on a
+   * short one, where an emulator's Query sorts the whole partition each time. Only a store that knows no link, or
+   * one more than a few probes behind, queries the head. A seq the batch leaves unprocessed ends the probe early:
+   * the link found may then be stale, which costs the write that follows a retry, never a wrong link.
+   */
+  private async headLink(from?: ChainLink): Promise<ChainLink | undefined> {
+    let newest = from;
+    for (let probe = 0; newest !== undefined && probe < MAX_PROBES; probe += 1) {
+      const following = await this.linksAfter(newest.seq);
+      const probedUpTo = newest.seq + PROBE_SEQS;
+      for (let next = following.get(newest.seq + 1); next !== undefined; next = following.get(newest.seq + 1)) newest = next;
+      if (newest.seq < probedUpTo) return newest;
+    }
+    return this.queriedHeadLink();
+  }
+
+  /** The links among the PROBE_SEQS seqs after `seq` that the table holds, by seq. */
+  private async linksAfter(seq: number): Promise<Map<number, ChainLink>> {
+    const output = await this.client.send(
+      new BatchGetCommand({
+        RequestItems: {
+          [this.tableName]: {
+            Keys: Array.from({ length: PROBE_SEQS }, (_, i) => ({
+              [LOG_TABLE_KEYS.partitionKey.name]: this.chain,
+              [LOG_TABLE_KEYS.sortKey.name]: seq + 1 + i,
+            })),
+            ConsistentRead: true,
+            ProjectionExpression: "#seq, #hash",
+            ExpressionAttributeNames: { "#seq": LOG_TABLE_KEYS.sortKey.name, "#hash": LOG_ITEM_ATTRIBUTES.hash },
+          },
+        },
+      }),
+    );
+    const links = new Map<number, ChainLink>();
+    for (const item of output.Responses?.[this.tableName] ?? []) {
+      const link = this.parseLink(item);
+      links.set(link.seq, link);
+    }
+    return links;
+  }
+
+  private async queriedHeadLink(): Promise<ChainLink | undefined> {
     const item = await this.newestItem(LOG_ITEM_ATTRIBUTES.hash);
-    if (item === undefined) return undefined;
+    return item === undefined ? undefined : this.parseLink(item);
+  }
+
+  private parseLink(item: unknown): ChainLink {
     const parsed = headLinkSchema.safeParse(item);
     if (!parsed.success) {
-      throw new CorruptLogEntryError(`the head item of log ${this.chain} has no numeric seq and string hash`, {
+      throw new CorruptLogEntryError(`an item of log ${this.chain} has no numeric seq and string hash`, {
         seq: seqOf(item),
         cause: parsed.error,
       });
