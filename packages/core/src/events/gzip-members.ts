@@ -1,8 +1,13 @@
 import { once } from "node:events";
 import { crc32, createInflateRaw, type InflateRaw } from "node:zlib";
 
-/** Compressed bytes handed to zlib at a time: bounds what one write can decode (a gzip bomb stays small). */
-const FEED_SIZE = 16 * 1024;
+/**
+ * Compressed bytes handed to zlib at a time. Each write is a round trip to zlib's thread, so small writes leave the
+ * main thread waiting; what one write decodes is bounded by OUTPUT_BUDGET instead, so a gzip bomb stays small.
+ */
+const FEED_SIZE = 256 * 1024;
+/** Decoded bytes held before they are handed on: zlib is paused at this much until the consumer has taken them. */
+const OUTPUT_BUDGET = 1 << 20;
 const HEADER_SIZE = 10;
 const TRAILER_SIZE = 8;
 const DEFLATE = 8;
@@ -117,28 +122,79 @@ function feed(inflate: InflateRaw, piece: Buffer | undefined): Promise<void> {
   });
 }
 
+/**
+ * What zlib has decoded and not yet handed on. Once it holds OUTPUT_BUDGET bytes, zlib is paused (its own
+ * backpressure then stops it part way through a write) until `take` hands the bytes on and resumes it.
+ */
+class DecodedOutput {
+  private chunks: Buffer[] = [];
+  private bytes = 0;
+  private full: { promise: Promise<void>; resolve: () => void } | undefined;
+  checksum = 0;
+  size = 0;
+
+  constructor(private readonly inflate: InflateRaw) {
+    inflate.on("data", (chunk: Buffer) => {
+      this.chunks.push(chunk);
+      this.bytes += chunk.length;
+      this.checksum = crc32(chunk, this.checksum);
+      this.size += chunk.length;
+      if (this.bytes >= OUTPUT_BUDGET) {
+        inflate.pause();
+        this.full?.resolve();
+      }
+    });
+  }
+
+  /** Resolves once the budget is reached (never, while it is not). */
+  filled(): Promise<void> {
+    if (this.bytes >= OUTPUT_BUDGET) return Promise.resolve();
+    let resolve = () => {};
+    const promise = new Promise<void>((r) => (resolve = r));
+    this.full = { promise, resolve };
+    return promise;
+  }
+
+  /** Hands over what is held and lets zlib go on. */
+  take(): Buffer[] {
+    const chunks = this.chunks;
+    this.chunks = [];
+    this.bytes = 0;
+    this.full = undefined;
+    if (this.inflate.isPaused()) this.inflate.resume();
+    return chunks;
+  }
+}
+
+/** Waits for `work`, handing on decoded output each time the budget fills meanwhile. */
+async function* whileDecoding(work: Promise<void>, output: DecodedOutput): AsyncGenerator<Buffer> {
+  let done = false;
+  const finished = work.then(() => {
+    done = true;
+  });
+  while (!done) {
+    await Promise.race([finished, output.filled()]);
+    yield* output.take();
+  }
+}
+
 /** One member's deflate data and trailer, decoded as it comes. */
 async function* inflateMember(input: CompressedInput): AsyncGenerator<Buffer> {
   const inflate = createInflateRaw({ chunkSize: 256 * 1024 });
-  const decoded: Buffer[] = [];
+  const output = new DecodedOutput(inflate);
   let failure: Error | undefined;
-  let checksum = 0;
-  let size = 0;
-  inflate.on("data", (chunk: Buffer) => {
-    decoded.push(chunk);
-    checksum = crc32(chunk, checksum);
-    size += chunk.length;
-  });
   inflate.on("error", (error: Error) => {
     failure ??= error;
   });
-  const ended = once(inflate, "end").catch(() => undefined);
+  const ended = once(inflate, "end").then(
+    () => undefined,
+    () => undefined,
+  );
   try {
     const memberStart = input.offset;
     for (;;) {
       const piece = await input.nextPiece();
-      await feed(inflate, piece.length === 0 ? undefined : piece);
-      yield* decoded.splice(0);
+      yield* whileDecoding(feed(inflate, piece.length === 0 ? undefined : piece), output);
       if (failure !== undefined) {
         throw new GzipDataError(
           `gzip data is truncated or corrupt in the member starting at compressed byte ${memberStart} (${failure.message})`,
@@ -149,14 +205,13 @@ async function* inflateMember(input: CompressedInput): AsyncGenerator<Buffer> {
       if (unused > 0) input.untake(piece.subarray(piece.length - unused));
       if (unused > 0 || piece.length === 0) break;
     }
-    await ended;
-    yield* decoded.splice(0);
+    yield* whileDecoding(ended, output);
   } finally {
     inflate.destroy();
   }
   if (!(await input.need(TRAILER_SIZE))) throw truncated(input, "inside a gzip member");
   const trailer = input.take(TRAILER_SIZE);
-  if (trailer.readUInt32LE(0) !== checksum >>> 0 || trailer.readUInt32LE(4) !== size % 2 ** 32) {
+  if (trailer.readUInt32LE(0) !== output.checksum >>> 0 || trailer.readUInt32LE(4) !== output.size % 2 ** 32) {
     throw new GzipDataError(`gzip member ending at compressed byte ${input.offset} fails its CRC-32 or length check: the data is corrupt`);
   }
 }
