@@ -1,4 +1,4 @@
-import { runLoad, type LoadRun } from "../test/support/load";
+import { LOAD_MAX_BACKLOG, runLoad, type LoadRun } from "../test/support/load";
 import { startMotoServer } from "../test/support/moto-server";
 import { benchMoto } from "./emulator";
 
@@ -27,7 +27,8 @@ export async function benchLoad(options: { events: number; consumers: number; lo
 
 export function printLoad(run: LoadRun): void {
   console.log(
-    `\nload: ${run.events} events through EventBridge and SQS into ${run.consumers} concurrent engine containers (DynamoDB stores)`,
+    `\nload: ${run.events} events through EventBridge and SQS into ${run.consumers} concurrent engine containers (DynamoDB stores), ` +
+      `published as the queue's backlog fell to ${LOAD_MAX_BACKLOG} or fewer`,
   );
   console.log(
     `  ${run.seconds.toFixed(1)} s from the first PutEvents to an empty queue: ${(run.events / run.seconds).toFixed(1)} events/s; ` +

@@ -275,11 +275,15 @@ export async function runLoad(moto: Moto, options: { events: number; consumers: 
     for (const { calls } of containers) calls.reset();
     let published = false;
     const started = performance.now();
-    const publishing = pipeline.publishMany(records.map(({ record }) => record)).finally(() => {
-      published = true;
-    });
     // Lambda's pollers retry a failed receive; so do these, so that a busy moment of the emulator loses nothing.
     const pollers = new SQSClient({ ...moto.config, maxAttempts: 5 });
+    const publishing = publishPaced(
+      pipeline,
+      records.map(({ record }) => record),
+      () => queueDepth(pollers, pipeline.queue),
+    ).finally(() => {
+      published = true;
+    });
     const [publishCalls, consumed] = await Promise.all([
       publishing,
       consumeConcurrently(
@@ -311,6 +315,24 @@ export async function runLoad(moto: Moto, options: { events: number; consumers: 
     await pipeline.dispose();
     for (const { dynamodb } of containers) dynamodb.destroy();
   }
+}
+
+/**
+ * At most this many events wait in the engine's queue: the publisher holds back while the backlog is larger. A
+ * trail delivers events as they happen, not ten thousand at once; and moto's ReceiveMessage and DeleteMessage walk
+ * every message in the queue, so a backlog of thousands would time the emulator's queue scan, not the engine.
+ */
+export const LOAD_MAX_BACKLOG = 400;
+const PUBLISH_BATCH = 100;
+
+/** Publishes the records a hundred at a time, each time the queue's backlog is at most LOAD_MAX_BACKLOG. */
+async function publishPaced(pipeline: Pipeline, records: Record<string, unknown>[], backlog: () => Promise<number>): Promise<number> {
+  let calls = 0;
+  for (let start = 0; start < records.length; start += PUBLISH_BATCH) {
+    while ((await backlog()) > LOAD_MAX_BACKLOG) await delay(100);
+    calls += await pipeline.publishMany(records.slice(start, start + PUBLISH_BATCH));
+  }
+  return calls;
 }
 
 function sumCalls(counts: Record<string, Record<string, number>>[], tablePrefix: string): Record<string, Record<string, number>> {
