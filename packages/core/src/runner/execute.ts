@@ -1,4 +1,4 @@
-import type { AnyControl, Finding, LiveContext, Plan } from "../controls/contract";
+import type { AnyControl, Finding, LiveContext, Plan, ResourceRef, Verdict } from "../controls/contract";
 import type { Decider } from "../log/entry";
 import { ReadCache } from "../support/read-cache";
 import { controlContext, type EngineDeps } from "./deps";
@@ -24,6 +24,28 @@ export interface ExecutionRequest {
    * by the time executePlan returns.
    */
   log?: OrderedLogWriter;
+  /** The re-check, begun while the decision was still being made (see startRecheck). */
+  recheck?: EarlyRecheck;
+}
+
+/** A re-check of live state begun before the plan was made, with the read scope apply then reads through. */
+export interface EarlyRecheck {
+  resource: ResourceRef;
+  reads: ReadCache;
+  verdicts: Promise<Verdict[]>;
+}
+
+/**
+ * Begins the re-check that executePlan makes before it applies, for a finding an automatic fix is likely to follow:
+ * it reads what executePlan would read, in the same scope, moments earlier. Used only when the plan is for the same
+ * resource; a failure is the re-check's, and is not left unhandled when unused.
+ */
+export function startRecheck(control: AnyControl, finding: Finding, deps: EngineDeps, reads?: ReadCache): EarlyRecheck {
+  const recheckReads = reads?.forRecheck() ?? new ReadCache();
+  const ctx = controlContext(control, deps, recheckReads);
+  const verdicts = Promise.resolve().then(() => control.detect({ resource: finding.resource }, ctx));
+  verdicts.catch(() => undefined);
+  return { resource: finding.resource, reads: recheckReads, verdicts };
 }
 
 export class LiveStateUnavailableError extends Error {
@@ -58,7 +80,8 @@ async function carryOut(
 ): Promise<ExecutionOutcome> {
   const { control, plan, finding } = request;
   // The re-check reads the state afresh, and apply captures the state before the change from that same read.
-  const recheckReads = request.reads?.forRecheck() ?? new ReadCache();
+  const early = request.recheck?.resource.arn === plan.resource.arn ? request.recheck : undefined;
+  const recheckReads = early?.reads ?? request.reads?.forRecheck() ?? new ReadCache();
   const ctx: LiveContext = { ...controlContext(control, deps, recheckReads), aws };
   const common = {
     ...findingFields(control, finding),
@@ -70,7 +93,7 @@ async function carryOut(
 
   // Events arrive late and out of order, and approvals can wait for hours: confirm the violation still holds.
   try {
-    const verdicts = await control.detect({ resource: plan.resource }, ctx);
+    const verdicts = await (early?.verdicts ?? control.detect({ resource: plan.resource }, ctx));
     const stillViolating = verdicts.some((v) => v.kind === "violation" && v.finding.resource.arn === plan.resource.arn);
     if (!stillViolating) {
       const cleared = verdicts.find((v) => v.kind === "no-longer-applies");

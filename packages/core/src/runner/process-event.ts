@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { ChangeEvent } from "../events/change-event";
 import { eventRef } from "../events/change-event";
-import type { AnyControl, Finding, RecheckLater, ResourceRef } from "../controls/contract";
+import type { AnyControl, Finding, RecheckLater, ResourceRef, Verdict } from "../controls/contract";
 import type { ControlMatch } from "../controls/matcher";
 import { AwsAccessDeniedError } from "../aws/access-denied";
 import { carriesEngineUserAgent, decide, isEngineChange } from "../policy";
@@ -11,7 +11,7 @@ import { OPEN_PROPOSAL_STATUSES, type Proposal } from "../proposals/proposal";
 import { ReadCache } from "../support/read-cache";
 import { MAX_RECHECKS, deferralDelaySeconds } from "./deferral";
 import { controlContext, depsForAccount, type EngineDeps } from "./deps";
-import { executePlan } from "./execute";
+import { executePlan, startRecheck, type EarlyRecheck } from "./execute";
 import { finishStartedFix, startedFixes } from "./interrupted-fix";
 import { OrderedLogWriter } from "./ordered-log-writer";
 import { rejectOutOfScope } from "./scope-check";
@@ -167,6 +167,9 @@ export async function processEvent(event: ChangeEvent, deps: EngineDeps, deliver
       // A re-check is a new pass over the same event: it gets its own key, while a redelivery of it is still caught.
       const pass = event.recheck ? `|recheck-${event.recheck}` : "";
       const key = `${event.id}|${match.control.id}|${resource.arn}${pass}`;
+      // Detection only reads: a live engine starts it while the idempotency record is taken, rather than after.
+      // Nothing acts before the guard admits the unit of work; a redelivery's reads are simply not used.
+      const detection = deps.aws ? startDetection(match.control, resource, event, deps, reads) : undefined;
       try {
         const guarded = await deps.guard.once<HandledResource>(key, async () => {
           // Written in order behind `received`, and all of them before the guard completes the idempotency record.
@@ -174,7 +177,7 @@ export async function processEvent(event: ChangeEvent, deps: EngineDeps, deliver
           return log.finish(
             async () =>
               (await resumeStartedFixes(event, match.control, key, await earlier(), deps, log)) ??
-              handleResource(event, match, resource, deps, { reads, unitOfWork: key, log }),
+              handleResource(event, match, resource, deps, { reads, unitOfWork: key, log }, detection),
           );
         });
         if (guarded.replayed) {
@@ -258,15 +261,29 @@ async function resumeStartedFixes(
   return { findings, noLongerApplies: 0, deferred: 0 };
 }
 
+/** Detection begun ahead of the guard; its failure is the guarded work's, and is not left unhandled when unused. */
+function startDetection(
+  control: AnyControl,
+  resource: ResourceRef,
+  event: ChangeEvent,
+  deps: EngineDeps,
+  reads: ReadCache,
+): Promise<Verdict[]> {
+  const verdicts = Promise.resolve().then(() => control.detect({ resource, event }, controlContext(control, deps, reads)));
+  verdicts.catch(() => undefined);
+  return verdicts;
+}
+
 async function handleResource(
   event: ChangeEvent,
   match: ControlMatch,
   resource: ResourceRef,
   deps: EngineDeps,
   scope: FindingScope & LoggedScope,
+  detection?: Promise<Verdict[]>,
 ): Promise<HandledResource> {
   const { control } = match;
-  const verdicts = await control.detect({ resource, event }, controlContext(control, deps, scope.reads));
+  const verdicts = await (detection ?? control.detect({ resource, event }, controlContext(control, deps, scope.reads)));
   const handled: HandledResource = { findings: [], noLongerApplies: 0, deferred: 0 };
   for (const verdict of verdicts) {
     if (verdict.kind === "no-longer-applies") {
@@ -360,7 +377,12 @@ async function decideAndAct(
     details: { evidence: finding.evidence, confirmed: finding.confirmed },
   });
 
-  const decision = await decideWithLimits(control, finding, deps);
+  // An automatic fix re-checks live state before it applies: that read starts while the limits are read (the rate
+  // limit's grant is a write to a shared table), and is used only if the fix goes ahead.
+  let recheck: EarlyRecheck | undefined;
+  const decision = await decideWithLimits(control, finding, deps, () => {
+    if (deps.aws) recheck = startRecheck(control, finding, deps, scope.reads);
+  });
   for (const expired of decision.expiredExemptions) {
     log.append({
       ...common,
@@ -422,6 +444,7 @@ async function decideAndAct(
           log,
           ...(scope.reads ? { reads: scope.reads } : {}),
           ...(scope.unitOfWork ? { unitOfWork: scope.unitOfWork } : {}),
+          ...(recheck ? { recheck } : {}),
         },
         deps,
       );
@@ -430,13 +453,17 @@ async function decideAndAct(
   }
 }
 
-/** The policy decision, then the limits that need state: offline capping and the shared rate limit. */
-async function decideWithLimits(control: AnyControl, finding: Finding, deps: EngineDeps): Promise<Decision> {
+/**
+ * The policy decision, then the limits that need state: offline capping and the shared rate limit. `beforeLimits`
+ * runs when the policy says auto, before the limits are read.
+ */
+async function decideWithLimits(control: AnyControl, finding: Finding, deps: EngineDeps, beforeLimits: () => void): Promise<Decision> {
   const now = deps.now();
   const policy = await policyWithGrantedExemptions(deps);
   // The window count only matters to an automatic fix: read the shared counter only when the policy says auto.
   let decision = decide({ finding, control, policy, now, autoFixesInWindow: 0 });
   if (decision.mode === "auto") {
+    beforeLimits();
     decision = decide({ finding, control, policy, now, autoFixesInWindow: await deps.rateLimiter.countInWindow(now) });
   }
   if ((decision.mode === "auto" || decision.mode === "approve") && !deps.aws) {
