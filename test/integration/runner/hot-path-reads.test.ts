@@ -1,3 +1,4 @@
+import { setTimeout as delay } from "node:timers/promises";
 import { openDatabase, processEvent } from "@hipaa-remediate/core";
 import { describe, expect, it } from "vitest";
 import { scenario } from "../controls/scenarios/s3-bucket-default-encryption";
@@ -32,5 +33,50 @@ describe("the hot path reads each thing once per finding, plus one re-check befo
     ]);
     const applied = (await deps.log.byEvent(event.id)).find((entry) => entry.stage === "applied");
     expect(applied?.before).toEqual({ bucket: resource.id, region: MOTO_REGION, configuration: null });
+  });
+
+  it("begins detection while the idempotency record is taken, and the re-check while the rate limit is granted", async () => {
+    const { record } = await scenario.arrangeViolation(moto);
+    const event = changeEventOf(record);
+    const { aws, sentToS3: sent } = await engineClientsRecordingS3(moto.endpoint);
+    const deps = sqliteEngineDeps(openDatabase(":memory:"), { aws, policy: { controls: { [scenario.control]: { mode: "auto" } } } });
+    // Each gate holds its step until the read it should overlap has been sent (or a second has passed), and notes
+    // what had been sent by the time it let the step go on.
+    const sentWhen: Record<string, string[]> = {};
+    const holdUntilSent = async (step: string, count: number) => {
+      for (let waited = 0; sent.length < count && waited < 1_000; waited += 10) await delay(10);
+      sentWhen[step] = [...sent];
+    };
+    const guarded = {
+      ...deps,
+      guard: {
+        ...deps.guard,
+        once: async <T extends object>(key: string, work: () => Promise<T>) => {
+          await holdUntilSent("guard", 1);
+          return deps.guard.once(key, work);
+        },
+      },
+      rateLimiter: {
+        countInWindow: (now: Date) => deps.rateLimiter.countInWindow(now),
+        tryAcquire: async (now: Date) => {
+          await holdUntilSent("rate limit", 3);
+          return deps.rateLimiter.tryAcquire(now);
+        },
+      },
+    };
+
+    const report = await processEvent(event, guarded);
+
+    expect(report.findings.map((finding) => finding.outcome)).toEqual(["verified"]);
+    expect(sentWhen.guard).toEqual(["GetBucketEncryptionCommand"]);
+    expect(sentWhen["rate limit"]).toEqual(["GetBucketEncryptionCommand", "GetBucketTaggingCommand", "GetBucketEncryptionCommand"]);
+    // Still each read once: begun early, the reads are the same ones.
+    expect(sent).toEqual([
+      "GetBucketEncryptionCommand",
+      "GetBucketTaggingCommand",
+      "GetBucketEncryptionCommand",
+      "PutBucketEncryptionCommand",
+      "GetBucketEncryptionCommand",
+    ]);
   });
 });
