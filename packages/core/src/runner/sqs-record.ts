@@ -1,5 +1,6 @@
 import { parseSqsRecord } from "../events";
 import type { EngineDeps } from "./deps";
+import { errorFields } from "./log-fields";
 import type { EventReport } from "./process-event";
 import { processEvent } from "./process-event";
 import { logUnusableInput } from "./unusable-input";
@@ -47,7 +48,20 @@ export async function handleSqsRecord(record: SqsRecordLike, deps: EngineDeps): 
       return undefined;
     case "event": {
       const receiveCount = Number(record.attributes?.ApproximateReceiveCount);
-      const report = await processEvent(result.event, deps, Number.isInteger(receiveCount) ? { receiveCount } : {});
+      let report: EventReport;
+      try {
+        report = await processEvent(result.event, deps, Number.isInteger(receiveCount) ? { receiveCount } : {});
+      } catch (error) {
+        // Failures inside a control are logged where they happen; this is what ended the event before that (most
+        // often the log refusing an entry). The batch reports the record failed and SQS retries it: say so and why.
+        deps.logger.error("event handling stopped; the message will be retried", {
+          eventId: result.event.id,
+          messageId: record.messageId,
+          receiveCount: record.attributes?.ApproximateReceiveCount,
+          error: errorFields(error),
+        });
+        throw error;
+      }
       // Access denied needs a person (a permission, the member role): redelivery would only repeat it.
       const retryable = report.failures - report.denied;
       if (retryable > 0) throw new EventProcessingError(report.eventId, retryable);
