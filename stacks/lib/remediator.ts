@@ -1,5 +1,5 @@
 import * as iam from "aws-cdk-lib/aws-iam";
-import { controlActions, controlPolicyStatements, type AnyControl, type PermissionPhase } from "@hipaa-remediate/core";
+import { controlActions, controlPolicyStatements, LOG_APPEND_ACTIONS, type AnyControl, type PermissionPhase } from "@hipaa-remediate/core";
 import type { App } from "sst/constructs";
 import type { Construct } from "constructs";
 import { fixedRoleName, roleArnFor } from "./functions";
@@ -43,11 +43,12 @@ export function controlStatements(controls: readonly AnyControl[], phases?: read
 }
 
 /**
- * Appending to and reading the remediation log. No UpdateItem or DeleteItem: entries are appended with a
- * conditional PutItem and never changed, and IAM keeps it that way.
+ * Appending to and reading the remediation log: what the log store uses (conditional PutItem to append, Query and
+ * a BatchGetItem probe to find the head). No UpdateItem or DeleteItem: entries are never changed, and IAM keeps it
+ * that way.
  */
 export function logAppendAccess(log: EngineTable): iam.PolicyStatement {
-  return tableAccess("AppendToLog", log, ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"]);
+  return tableAccess("AppendToLog", log, LOG_APPEND_ACTIONS);
 }
 
 /**

@@ -74,6 +74,7 @@ export type DynamoDbAction =
   | "dynamodb:UpdateItem"
   | "dynamodb:DeleteItem"
   | "dynamodb:Query"
+  | "dynamodb:BatchGetItem"
   | "dynamodb:Scan"
   | "dynamodb:ConditionCheckItem";
 

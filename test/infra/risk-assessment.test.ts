@@ -185,7 +185,7 @@ describe("the risk assessment function", () => {
     const statements = dataStatements().filter((s) => s.Sid?.startsWith("Controls") !== true);
     const bySid = Object.fromEntries(statements.map((s) => [s.Sid ?? "", [...actionsOf(s)].sort()]));
     expect(bySid).toEqual({
-      AppendToLog: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
+      AppendToLog: ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
       ReadPendingProposals: ["dynamodb:Query"],
       ReadExemptions: ["dynamodb:Scan"],
       StoreReports: ["s3:PutObject"],

@@ -315,7 +315,12 @@ describe("home region us-east-1", () => {
     expect(guard && actionsOf(guard)).toEqual(expect.arrayContaining(["dynamodb:UpdateContinuousBackups", "dynamodb:TagResource"]));
     expect(JSON.stringify(guard && resourcesOf(guard))).not.toContain('"*"');
     const logAccess = statements.find((s) => s.Sid === "AppendToLog");
-    expect(logAccess && actionsOf(logAccess).sort()).toEqual(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]);
+    expect(logAccess && actionsOf(logAccess).sort()).toEqual([
+      "dynamodb:BatchGetItem",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:Query",
+    ]);
     const queueAccess = statements.find((s) => s.Sid === "ConsumeEngineFunctionQueue");
     expect(queueAccess && actionsOf(queueAccess).sort()).toEqual(
       ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"].sort(),
@@ -343,6 +348,7 @@ describe("home region us-east-1", () => {
     const actions = [...allowedActions(statements)].sort();
     expect(actions).toEqual(
       [
+        "dynamodb:batchgetitem",
         "dynamodb:getitem",
         "dynamodb:putitem",
         "dynamodb:query",

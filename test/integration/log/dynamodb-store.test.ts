@@ -5,6 +5,7 @@ import {
   canonicalJson,
   createLogTable,
   DynamoDbLogStore,
+  LOG_APPEND_ACTIONS,
   LOG_BY_EVENT_INDEX,
   LOG_TABLE_KEYS,
   verifyChain,
@@ -174,6 +175,9 @@ describe("DynamoDbLogStore", () => {
     // the head is queried once per store, for its first append.
     for (const calls of callsToAppend) expect(calls.Query).toBe(1);
     expect(callsToAppend.reduce((sum, calls) => sum + (calls.BatchGetItem ?? 0), 0)).toBeGreaterThan(0);
+    // What the store sent is what the stack grants an appender (LOG_APPEND_ACTIONS), and nothing more.
+    const sent = new Set(callsToAppend.flatMap((calls) => Object.keys(calls)).map((command) => `dynamodb:${command}`));
+    for (const action of sent) expect(LOG_APPEND_ACTIONS).toContain(action);
   });
 
   it("an item edited in the table is named by verifyChain, and a mangled one is reported, not thrown", async () => {

@@ -25,5 +25,11 @@ export const LOG_ITEM_ATTRIBUTES = {
   eventId: "eventId",
 } as const;
 
+/**
+ * Every action DynamoDbLogStore takes on its table to append and read: the stack grants exactly these to each
+ * function that appends, and a test holds the commands the store sends against them.
+ */
+export const LOG_APPEND_ACTIONS = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem"] as const;
+
 /** The chain (partition key value) used unless a store is given another name. */
 export const DEFAULT_LOG_CHAIN = "remediation-log";
