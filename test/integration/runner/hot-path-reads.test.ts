@@ -9,6 +9,11 @@ import { engineClientsRecordingS3 } from "../../support/recorded-engine-clients"
 
 const moto = useMoto();
 
+/** Detection reads the setting, then the tags the finding carries; the re-check reads the setting again. */
+const READS_BEFORE_APPLY = ["GetBucketEncryptionCommand", "GetBucketTaggingCommand", "GetBucketEncryptionCommand"];
+/** Then the fix, and verify reading what it left. */
+const FIX_CALLS = [...READS_BEFORE_APPLY, "PutBucketEncryptionCommand", "GetBucketEncryptionCommand"];
+
 describe("the hot path reads each thing once per finding, plus one re-check before apply", () => {
   it("fixes a DeleteBucketEncryption in auto mode with 5 S3 calls: detect 2, re-check 1, apply 1, verify 1", async () => {
     const { record, resource } = await scenario.arrangeViolation(moto);
@@ -21,16 +26,8 @@ describe("the hot path reads each thing once per finding, plus one re-check befo
     const report = await processEvent(event, deps);
 
     expect(report.findings.map((finding) => finding.outcome)).toEqual(["verified"]);
-    expect(sent).toEqual([
-      // detect: the setting, then the tags the finding carries
-      "GetBucketEncryptionCommand",
-      "GetBucketTaggingCommand",
-      // the re-check just before apply, whose read is also the state apply captures for rollback
-      "GetBucketEncryptionCommand",
-      "PutBucketEncryptionCommand",
-      // verify reads what the change left
-      "GetBucketEncryptionCommand",
-    ]);
+    // The re-check's read is also the state apply captures for rollback.
+    expect(sent).toEqual(FIX_CALLS);
     const applied = (await deps.log.byEvent(event.id)).find((entry) => entry.stage === "applied");
     expect(applied?.before).toEqual({ bucket: resource.id, region: MOTO_REGION, configuration: null });
   });
@@ -71,14 +68,8 @@ describe("the hot path reads each thing once per finding, plus one re-check befo
     // Detection had begun (its tag read may have followed by then) before the guard let the work in.
     expect(sentWhen.guard?.[0]).toBe("GetBucketEncryptionCommand");
     // Apply cannot come before the grant, so exactly detection's reads and the re-check's had been sent.
-    expect(sentWhen["rate limit"]).toEqual(["GetBucketEncryptionCommand", "GetBucketTaggingCommand", "GetBucketEncryptionCommand"]);
+    expect(sentWhen["rate limit"]).toEqual(READS_BEFORE_APPLY);
     // Still each read once: begun early, the reads are the same ones.
-    expect(sent).toEqual([
-      "GetBucketEncryptionCommand",
-      "GetBucketTaggingCommand",
-      "GetBucketEncryptionCommand",
-      "PutBucketEncryptionCommand",
-      "GetBucketEncryptionCommand",
-    ]);
+    expect(sent).toEqual(FIX_CALLS);
   });
 });

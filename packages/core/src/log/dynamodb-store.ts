@@ -34,8 +34,8 @@ export interface DynamoDbLogStoreOptions {
  * Writes one append may make before it gives up. Every lost write means another appender's entry landed, so the
  * log is moving; but with four engine containers racing for each seq, one of them lost 20 in a row about once in
  * 1,500 appends on the emulator (two `LogAppendConflictError` in a 2,000-event load); at that rate, losing 64 in a
- * row is about ten million times rarer. The pauses between them are capped at a quarter of a second, so that even then the
- * append ends well inside any function's timeout.
+ * row is about ten million times rarer. The pauses between them are capped at a quarter of a second, so that even
+ * then the append ends well inside any function's timeout.
  */
 export const DEFAULT_APPEND_ATTEMPTS = 64;
 const DEFAULT_BACKOFF = { baseMs: 20, capMs: 250 };
