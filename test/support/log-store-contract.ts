@@ -1,5 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { GENESIS_HASH, InvalidReadOptionsError, UnloggableEntryError, entryHash, verifyChain, type LogStore } from "@hipaa-remediate/core";
+import {
+  GENESIS_HASH,
+  InvalidReadOptionsError,
+  UnloggableEntryError,
+  entryHash,
+  verifyChain,
+  type LogStore,
+  type Stage,
+} from "@hipaa-remediate/core";
 import { appendSamples, collect, sampleLogDraft } from "./log-drafts";
 
 export interface LogStoreFixture {
@@ -103,6 +111,53 @@ export function describeLogStoreContract(name: string, makeStore: () => Promise<
       expect(report).toMatchObject({ ok: true, checked: 50 });
       const stored = await collect(store.read());
       expect(stored.map((entry) => entry.eventId).sort()).toEqual(drafts.map((draft) => draft.eventId).sort());
+    });
+
+    it("appendAll writes the drafts as consecutive entries that read back, window by window, as if appended one by one", async () => {
+      await appendSamples(store, 2);
+      // One event's unit of work, then a run that changes event midway and one of no event (a sweep's).
+      const unit = ["received", "finding", "decision", "applying"].map((stage, i) =>
+        sampleLogDraft(10 + i, { eventId: "event-unit", stage: stage as Stage }),
+      );
+      const mixed = [sampleLogDraft(20, { eventId: "event-x" }), sampleLogDraft(21, { eventId: "event-y" })];
+      const sweep = [sampleLogDraft(30, { eventId: undefined }), sampleLogDraft(31, { eventId: undefined })];
+      const appended = [
+        ...(await store.appendAll(unit)),
+        ...(await store.appendAll(mixed)),
+        ...(await store.appendAll(sweep)),
+        await store.append(sampleLogDraft(40)),
+      ];
+      expect(appended.map((entry) => entry.seq)).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11]);
+      expect(await store.appendAll([])).toEqual([]);
+
+      const all = await collect(store.read());
+      expect(all.slice(2)).toEqual(appended);
+      expect(await verifyChain(store.read())).toMatchObject({ ok: true, checked: 11, head: { seq: 11 } });
+      expect(await store.head()).toEqual(appended.at(-1));
+      // A window that starts or ends inside a run.
+      expect((await collect(store.read({ fromSeq: 5, limit: 3 }))).map((entry) => entry.seq)).toEqual([5, 6, 7]);
+      expect((await collect(store.read({ fromSeq: 6 }))).map((entry) => entry.seq)).toEqual([6, 7, 8, 9, 10, 11]);
+      expect((await store.byEvent("event-unit")).map((entry) => entry.stage)).toEqual(["received", "finding", "decision", "applying"]);
+      expect((await store.byEvent("event-y")).map((entry) => entry.seq)).toEqual([8]);
+    });
+
+    it("appendAll from concurrent callers keeps each call's entries together and one valid chain", async () => {
+      const calls = Array.from({ length: 8 }, (_, call) =>
+        Array.from({ length: 3 }, (_, i) => sampleLogDraft(call * 10 + i, { eventId: `event-call-${call}` })),
+      );
+      const appended = await Promise.all(calls.map((drafts) => store.appendAll(drafts)));
+      for (const entries of appended) {
+        const [first] = entries;
+        expect(entries.map((entry) => entry.seq - (first?.seq ?? 0))).toEqual([0, 1, 2]);
+      }
+      expect(await verifyChain(store.read())).toMatchObject({ ok: true, checked: 24 });
+      expect(await collect(store.read())).toEqual(appended.flat().sort((a, b) => a.seq - b.seq));
+    });
+
+    it("appendAll refuses the drafts when one carries a secret, and appends none of them", async () => {
+      const drafts = [sampleLogDraft(1), sampleLogDraft(2, { after: { Credentials: { SecretAccessKey: "not-for-the-log" } } })];
+      await expect(store.appendAll(drafts)).rejects.toBeInstanceOf(UnloggableEntryError);
+      expect(await store.head()).toBeUndefined();
     });
 
     it("refuses a draft that carries a secret and appends nothing", async () => {

@@ -14,13 +14,13 @@ import {
   processAction,
   type AnyControl,
   type EngineDeps,
-  type LogDraft,
   type LogStore,
   type ProposalStore,
 } from "@hipaa-remediate/core";
 import { controls } from "@hipaa-remediate/remediations";
 import { APPROVAL_KILL_POINTS, type ApprovalKillPoint } from "./approval-kill-points";
 import { crashChildEngineDeps } from "../../support/crash-child-engine";
+import { interceptLogWrites } from "../../support/intercept-log-writes";
 import { overrideMethods } from "../../support/override-methods";
 import { die } from "../../support/process-death";
 
@@ -42,15 +42,13 @@ function wrapProposals(proposals: ProposalStore): ProposalStore {
 }
 
 function wrapLog(log: LogStore): LogStore {
-  return overrideMethods(log, {
-    async append(draft: LogDraft) {
-      const entry = await log.append(draft);
+  return interceptLogWrites(log, {
+    after(entry) {
       const killed =
-        (at === "after-approved-entry" && draft.stage === "approved") ||
-        (at === "after-applied-entry" && draft.stage === "applied") ||
-        (at === "after-verified-entry" && draft.stage === "verified");
+        (at === "after-approved-entry" && entry.stage === "approved") ||
+        (at === "after-applied-entry" && entry.stage === "applied") ||
+        (at === "after-verified-entry" && entry.stage === "verified");
       if (killed) die();
-      return entry;
     },
   });
 }

@@ -6,7 +6,6 @@ import {
   processAction,
   type ApprovalDeps,
   type ExemptionStore,
-  type LogDraft,
   type LogStore,
   type Proposal,
   type ProposalStore,
@@ -24,6 +23,7 @@ import {
   sampleProposal,
   type LocalApprovals,
 } from "./fixtures";
+import { interceptLogWrites } from "../../support/intercept-log-writes";
 import { overrideMethods } from "../../support/override-methods";
 
 const moto = useMoto();
@@ -56,13 +56,12 @@ function crashBeforeStatus(proposals: ProposalStore): ProposalStore {
 /** The log, failing once on the `exempted` entry: the crash right after the status moved. */
 function crashBeforeLogEntry(log: LogStore): LogStore {
   let crashed = false;
-  return overrideMethods(log, {
-    async append(draft: LogDraft) {
+  return interceptLogWrites(log, {
+    before(draft) {
       if (draft.stage === "exempted" && !crashed) {
         crashed = true;
         throw new InjectedCrash("between moving the status and logging the exemption");
       }
-      return log.append(draft);
     },
   });
 }

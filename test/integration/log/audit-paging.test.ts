@@ -25,6 +25,9 @@ class RecordingLogStore implements LogStore {
   append(draft: LogDraft): Promise<LogEntry> {
     return this.inner.append(draft);
   }
+  appendAll(drafts: readonly LogDraft[]): Promise<LogEntry[]> {
+    return this.inner.appendAll(drafts);
+  }
   async *read(options?: ReadOptions): AsyncIterable<LogEntry> {
     const call: ReadCall = { options, rows: 0 };
     this.calls.push(call);

@@ -44,6 +44,17 @@ async function freshTable(): Promise<{ client: DynamoDBClient; tableName: string
   return { client, tableName };
 }
 
+/** Stores with clients of their own (separate Lambda containers), each counting its calls. */
+function racingAppenders(tableName: string, count: number) {
+  return Array.from({ length: count }, (_, i) => {
+    const client = new DynamoDBClient(moto.config);
+    cleanups.push(async () => client.destroy());
+    // moto can let two simultaneous conditional writes both land; DynamoDB cannot (see the helper).
+    emulatorAtomicConditionalWrites(client);
+    return { id: i + 1, store: new DynamoDbLogStore({ client, tableName, ...RACING_BUDGET }), calls: countDynamoDbCalls(client) };
+  });
+}
+
 describeLogStoreContract("DynamoDbLogStore", async () => {
   const { client, tableName } = await freshTable();
   const store = new DynamoDbLogStore({ client, tableName, pageSize: 7 });
@@ -143,13 +154,7 @@ describe("DynamoDbLogStore", () => {
 
   it("stores whose remembered heads go stale take turns without a gap, a duplicate or a fork", async () => {
     const { tableName } = await freshTable();
-    const appenders = Array.from({ length: 4 }, (_, i) => {
-      const client = new DynamoDBClient(moto.config);
-      cleanups.push(async () => client.destroy());
-      // moto can let two simultaneous conditional writes both land; DynamoDB cannot (see the helper).
-      emulatorAtomicConditionalWrites(client);
-      return { id: i + 1, store: new DynamoDbLogStore({ client, tableName, ...RACING_BUDGET }), calls: countDynamoDbCalls(client) };
-    });
+    const appenders = racingAppenders(tableName, 4);
     // Round robin: every append after each store's first is made on a head that another store has moved past.
     const appended: LogEntry[] = [];
     for (let round = 1; round <= 5; round += 1) {
@@ -210,6 +215,109 @@ describe("DynamoDbLogStore", () => {
       ok: false,
       checked: 1,
       firstBad: { seq: 2, position: 1, problem: "edited", detail: "log entry stored at seq 2 is not valid JSON" },
+    });
+  });
+
+  it("writes a unit of work's entries as one item, and racing stores writing groups keep one chain", async () => {
+    const { tableName } = await freshTable();
+    const appenders = racingAppenders(tableName, 4);
+    const [first] = appenders;
+    if (!first) throw new Error("no appenders");
+    const unit = (id: number, n: number) =>
+      (["received", "finding", "decision", "applying"] as const).map((stage, i) =>
+        sampleLogDraft(n * 10 + i, { eventId: `store-${id}-${n}`, stage }),
+      );
+
+    // Alone, with its head known: one PutItem for the four entries.
+    await first.store.append(sampleLogDraft(1, { eventId: "opening" }));
+    first.calls.reset();
+    const alone = await first.store.appendAll(unit(1, 0));
+    expect(alone.map((entry) => entry.seq)).toEqual([2, 3, 4, 5]);
+    expect(first.calls.byTable()[tableName]).toEqual({ PutItem: 1 });
+
+    // Racing: groups and single entries, each store on whatever head it remembers (so probes cross groups).
+    const raced = await Promise.all(
+      appenders.map(({ id, store }) =>
+        Promise.all(
+          Array.from({ length: 6 }, (_, n) =>
+            n % 3 === 2 ? store.append(sampleLogDraft(n, { eventId: `single-${id}-${n}` })) : store.appendAll(unit(id, n + 1)),
+          ),
+        ),
+      ),
+    );
+    const stored = await collect(first.store.read());
+    const total = 5 + 4 * (4 * 4 + 2);
+    expect(stored.map((entry) => entry.seq)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    expect(await verifyChain(stored)).toMatchObject({ ok: true, checked: total, head: { seq: total } });
+    for (const result of raced.flat()) {
+      const entries = Array.isArray(result) ? result : [result];
+      for (const entry of entries) expect(stored[entry.seq - 1]).toEqual(entry);
+      // A group's entries are consecutive: no other appender's entry came between them.
+      expect(entries.map((entry) => entry.seq - (entries[0]?.seq ?? 0))).toEqual(entries.map((_, i) => i));
+    }
+    expect((await first.store.byEvent("store-3-2")).map((entry) => entry.stage)).toEqual(["received", "finding", "decision", "applying"]);
+    const sent = new Set(appenders.flatMap(({ calls }) => Object.keys(calls.byTable()[tableName] ?? {})).map((c) => `dynamodb:${c}`));
+    for (const action of sent) expect(LOG_APPEND_ACTIONS).toContain(action);
+  });
+
+  it("splits drafts into items by event and by size, and reads a window that starts inside an item", async () => {
+    const { client, tableName } = await freshTable();
+    const calls = countDynamoDbCalls(client);
+    const store = new DynamoDbLogStore({ client, tableName, pageSize: 2 });
+    // Each about 100 KB: two fit in one item, a third does not.
+    const large = (n: number) =>
+      sampleLogDraft(n, { eventId: "event-large", details: { parts: Array.from({ length: 4 }, (_, i) => `${i}`.repeat(25_000)) } });
+    const appended = await store.appendAll([large(1), large(2), large(3), sampleLogDraft(4, { eventId: "event-other" })]);
+    expect(calls.byTable()[tableName]?.PutItem).toBe(3);
+    expect(await collect(store.read())).toEqual(appended);
+    expect((await collect(store.read({ fromSeq: 2, limit: 2 }))).map((entry) => entry.seq)).toEqual([2, 3]);
+    expect((await store.byEvent("event-large")).map((entry) => entry.seq)).toEqual([1, 2, 3]);
+  });
+
+  it("a group item whose entries, last seq or hash column are edited is reported by verifyChain, not thrown", async () => {
+    const { client, tableName } = await freshTable();
+    const documents = DynamoDBDocumentClient.from(client);
+    const store = new DynamoDbLogStore({ client: documents, tableName });
+    await store.append(sampleLogDraft(1));
+    const group = await store.appendAll([2, 3, 4].map((n) => sampleLogDraft(n, { eventId: "event-group" })));
+    const update = (expression: string, values: Record<string, unknown>, names: Record<string, string>) =>
+      documents.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { chain: "remediation-log", seq: 2 },
+          UpdateExpression: expression,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+    const [, middle, last] = group;
+    if (!middle || !last) throw new Error("fixture has no group of three");
+
+    await update(
+      "SET #more = :more",
+      { ":more": [canonicalJson({ ...middle, reason: "nothing happened" }), canonicalJson(last)] },
+      { "#more": "more" },
+    );
+    expect(await verifyChain(store.read())).toMatchObject({ ok: false, checked: 2, firstBad: { seq: 3, problem: "edited" } });
+
+    await update(
+      "SET #more = :more, #lastSeq = :lastSeq",
+      { ":more": [canonicalJson(middle), canonicalJson(last)], ":lastSeq": 5 },
+      { "#more": "more", "#lastSeq": "lastSeq" },
+    );
+    expect(await verifyChain(store.read())).toMatchObject({
+      ok: false,
+      firstBad: { seq: 2, detail: expect.stringContaining("holds 3 entries but gives its last as seq 5") },
+    });
+
+    await update(
+      "SET #lastSeq = :lastSeq, #hash = :hash",
+      { ":lastSeq": 4, ":hash": middle.hash },
+      { "#lastSeq": "lastSeq", "#hash": "hash" },
+    );
+    expect(await verifyChain(store.read())).toMatchObject({
+      ok: false,
+      firstBad: { seq: 4, detail: expect.stringContaining("the stored hash column") },
     });
   });
 

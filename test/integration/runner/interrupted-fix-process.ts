@@ -14,14 +14,13 @@ import {
   SqliteIdempotencyStore,
   type AnyControl,
   type EngineDeps,
-  type LogDraft,
   type LogStore,
 } from "@hipaa-remediate/core";
 import { controls } from "@hipaa-remediate/remediations";
 import type { Context } from "aws-lambda";
 import { createEngineHandler } from "../../../packages/functions/src/engine";
 import { crashChildEngineDeps } from "../../support/crash-child-engine";
-import { overrideMethods } from "../../support/override-methods";
+import { interceptLogWrites } from "../../support/intercept-log-writes";
 import { die } from "../../support/process-death";
 import { lambdaSqsRecord } from "../../support/sqs-lambda";
 import { KILL_POINTS, type KillPoint } from "./kill-points";
@@ -68,12 +67,12 @@ function wrapControl(control: AnyControl): AnyControl {
 
 /** The log, with the kill points around the entries of the fix. */
 function wrapLog(log: LogStore): LogStore {
-  return overrideMethods(log, {
-    async append(draft: LogDraft) {
+  return interceptLogWrites(log, {
+    before(draft) {
       if (at === "before-applying" && draft.stage === "applying") die();
-      const entry = await log.append(draft);
-      if ((at === "after-applied" && draft.stage === "applied") || (at === "after-verified" && draft.stage === "verified")) die();
-      return entry;
+    },
+    after(entry) {
+      if ((at === "after-applied" && entry.stage === "applied") || (at === "after-verified" && entry.stage === "verified")) die();
     },
   });
 }

@@ -1,10 +1,10 @@
-import { openDatabase, processEvent, type LogDraft, type LogStore, type Stage } from "@hipaa-remediate/core";
+import { openDatabase, processEvent, type LogStore, type Stage } from "@hipaa-remediate/core";
 import { describe, expect, it } from "vitest";
 import { scenario } from "../controls/scenarios/s3-bucket-default-encryption";
 import { changeEventOf } from "../../support/control-harness";
 import { sqliteEngineDeps } from "../../support/engine-deps";
 import { useMoto } from "../../support/moto";
-import { overrideMethods } from "../../support/override-methods";
+import { interceptLogWrites } from "../../support/intercept-log-writes";
 import { engineClientsRecordingS3 } from "../../support/recorded-engine-clients";
 
 const moto = useMoto();
@@ -19,13 +19,12 @@ class InjectedLogFailure extends Error {
 /** The log, refusing the first entry of one stage, as a store that is down or lost every conditional write would. */
 function refusing(log: LogStore, stage: Stage): LogStore {
   let refused = false;
-  return overrideMethods(log, {
-    async append(draft: LogDraft) {
+  return interceptLogWrites(log, {
+    before(draft) {
       if (draft.stage === stage && !refused) {
         refused = true;
         throw new InjectedLogFailure(stage);
       }
-      return log.append(draft);
     },
   });
 }
@@ -45,27 +44,21 @@ async function fixWithLogRefusing(stage: Stage) {
 }
 
 /**
- * Entries are written while the engine reads on (runner/ordered-log-writer.ts); an entry the log refuses must still
- * end the work where awaiting it did: before anything is changed when it comes before the fix, and with the same error.
+ * Entries are held while the engine reads on and written together before the fix (runner/ordered-log-writer.ts); a
+ * write the log refuses must still end the work before anything is changed, with the log's error.
  */
 describe("an auto-fix whose log refuses an entry", () => {
-  it("ends the event with the log's error when `received` is refused, and changes nothing", async () => {
-    const { outcome, applies, stages } = await fixWithLogRefusing("received");
-    expect(outcome).toEqual({ error: expect.any(InjectedLogFailure) });
-    expect(applies).toBe(0);
-    expect(stages).toEqual([]);
-  });
-
-  it.each([
-    ["finding", ["received", "failed"]],
-    ["decision", ["received", "finding", "failed"]],
-    ["applying", ["received", "finding", "decision", "failed"]],
-  ] as const)("changes nothing when `%s` is refused, and logs the failure", async (stage, expected) => {
-    const { outcome, applies, stages } = await fixWithLogRefusing(stage);
-    expect(outcome).toMatchObject({ report: { failures: 1, findings: [] } });
-    expect(applies).toBe(0);
-    expect(stages).toEqual(expected);
-  });
+  // `received` and the unit of work's entries up to `applying` are one write: refusing any of them is refusing it.
+  it.each(["received", "finding", "decision", "applying"] as const)(
+    "ends the event with the log's error when `%s` is refused, and changes nothing",
+    async (stage) => {
+      const { outcome, applies, stages } = await fixWithLogRefusing(stage);
+      expect(outcome).toEqual({ error: expect.any(InjectedLogFailure) });
+      expect(outcome).toMatchObject({ error: { message: `injected: the log refused the ${stage} entry` } });
+      expect(applies).toBe(0);
+      expect(stages).toEqual([]);
+    },
+  );
 
   it("applies once and logs the failure when `applied` is refused, with nothing written after it", async () => {
     const { outcome, applies, stages } = await fixWithLogRefusing("applied");

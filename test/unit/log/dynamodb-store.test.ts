@@ -14,11 +14,11 @@ const dynamo = mockClient(documents);
 
 const existing = nextEntry(undefined, sampleLogDraft(1));
 
-function conflictHeldBy(hash?: string): ConditionalCheckFailedException {
+function conflictHeldBy(hash?: string, lastSeq?: number): ConditionalCheckFailedException {
   return new ConditionalCheckFailedException({
     message: "The conditional request failed",
     $metadata: { httpStatusCode: 400 },
-    ...(hash ? { Item: { hash: { S: hash } } } : {}),
+    ...(hash ? { Item: { hash: { S: hash }, ...(lastSeq ? { lastSeq: { N: String(lastSeq) } } : {}) } } : {}),
   });
 }
 
@@ -82,6 +82,39 @@ describe("DynamoDbLogStore append under contention", () => {
     expect(entry).toMatchObject({ seq: 3, prevHash: winner.hash });
     expect(dynamo.commandCalls(QueryCommand)).toHaveLength(1);
     expect(delays).toEqual([]);
+  });
+
+  it("chains onto the last entry of a group that won the seq, and probes past groups by where they end", async () => {
+    // The winner holds seqs 2 to 4 in one item filed at 2.
+    const group = linksAfter(existing, 3);
+    const groupEnd = group.at(-1);
+    dynamo.on(PutCommand).rejectsOnce(conflictHeldBy(groupEnd?.hash, 4)).resolves({});
+
+    const entry = await store().append(sampleLogDraft(5));
+
+    expect(entry).toMatchObject({ seq: 5, prevHash: groupEnd?.hash });
+    const puts = dynamo.commandCalls(PutCommand).map((call) => call.args[0].input.Item?.seq);
+    expect(puts).toEqual([2, 5]);
+  });
+
+  it("probes on past a group that ends beyond the probed seqs, and writes after its last entry", async () => {
+    let clock = 0;
+    const log = store({ now: () => clock });
+    dynamo.on(PutCommand).resolves({});
+    const second = await log.append(sampleLogDraft(2));
+    // Idle past the trust window, while another appender wrote seqs 3 to 18 as one item filed at 3.
+    clock = 60_000;
+    const groupEnd = linksAfter(second, 16).at(-1);
+    dynamo
+      .on(BatchGetCommand)
+      .resolvesOnce({ Responses: { log: [{ seq: 3, hash: groupEnd?.hash, lastSeq: 18 }] } })
+      .resolves({ Responses: { log: [] } });
+
+    const entry = await log.append(sampleLogDraft(19));
+
+    expect(entry).toMatchObject({ seq: 19, prevHash: groupEnd?.hash });
+    expect(probedSeqs()).toEqual([Array.from({ length: 16 }, (_, i) => 3 + i), Array.from({ length: 16 }, (_, i) => 19 + i)]);
+    expect(dynamo.commandCalls(PutCommand).map((call) => call.args[0].input.Item?.seq)).toEqual([2, 19]);
   });
 
   it("after a remembered head went stale, probes the seqs after the entry holding its seq, and queries no head", async () => {

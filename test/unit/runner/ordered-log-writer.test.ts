@@ -1,6 +1,14 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openDatabase, SqliteLogStore, verifyChain, type LogDraft, type LogEntry, type LogStore } from "@hipaa-remediate/core";
+import {
+  openDatabase,
+  SqliteLogStore,
+  UnloggableEntryError,
+  verifyChain,
+  type LogDraft,
+  type LogEntry,
+  type LogStore,
+} from "@hipaa-remediate/core";
 import { OrderedLogWriter } from "../../../packages/core/src/runner/ordered-log-writer";
 import { collect, sampleLogDraft } from "../../support/log-drafts";
 
@@ -12,25 +20,29 @@ class LogWriteRefused extends Error {
 }
 
 /**
- * A real SQLite log behind a slow, fault-injecting front: each append takes a few milliseconds (a network store's
- * round trip), the ones whose reason is in `refuse` fail, and the front notes whether two appends ever overlapped.
+ * A real SQLite log behind a slow, fault-injecting front: each write takes a few milliseconds (a network store's
+ * round trip), one that holds an entry whose reason is in `refuse` fails whole, and the front notes the reasons
+ * of each write it was asked for and whether two writes ever overlapped.
  */
-class SlowLog implements Pick<LogStore, "append"> {
+class SlowLog implements Pick<LogStore, "appendAll"> {
   readonly store = new SqliteLogStore(openDatabase(":memory:"));
   readonly refuse = new Set<string>();
   inFlight = 0;
   mostInFlight = 0;
-  attempted: string[] = [];
+  /** The reasons of each write asked for, one array per write. */
+  writes: string[][] = [];
 
-  async append(draft: LogDraft): Promise<LogEntry> {
+  async appendAll(drafts: readonly LogDraft[]): Promise<LogEntry[]> {
     this.inFlight += 1;
     this.mostInFlight = Math.max(this.mostInFlight, this.inFlight);
-    this.attempted.push(draft.reason ?? "");
+    const reasons = drafts.map((d) => d.reason ?? "");
+    this.writes.push(reasons);
     try {
-      // Later entries take less time, so that a writer that let them overlap would get them out of order.
-      await delay(Math.max(1, 8 - this.attempted.length));
-      if (draft.reason && this.refuse.has(draft.reason)) throw new LogWriteRefused(draft.reason);
-      return await this.store.append(draft);
+      // Later writes take less time, so that a writer that let them overlap would get them out of order.
+      await delay(Math.max(1, 8 - this.writes.length));
+      const refused = reasons.find((reason) => this.refuse.has(reason));
+      if (refused !== undefined) throw new LogWriteRefused(refused);
+      return await this.store.appendAll(drafts);
     } finally {
       this.inFlight -= 1;
     }
@@ -59,32 +71,60 @@ afterEach(async () => {
 });
 
 describe("OrderedLogWriter", () => {
-  it("returns at once and writes the entries one at a time, in the order they were issued", async () => {
+  it("returns at once and writes the entries issued before a flush in one write, in the order they were issued", async () => {
     const writer = new OrderedLogWriter(log);
     for (const reason of ["received", "finding", "decision", "applying"]) writer.append(draft(reason));
-    expect(await log.reasons()).toEqual([]);
+    await delay(20);
+    expect(log.writes).toEqual([]);
     await writer.flush();
     expect(await log.reasons()).toEqual(["received", "finding", "decision", "applying"]);
-    expect(log.mostInFlight).toBe(1);
+    expect(log.writes).toEqual([["received", "finding", "decision", "applying"]]);
     expect(await verifyChain(log.store.read())).toMatchObject({ ok: true });
+  });
+
+  it("writePending starts a write without waiting; the entries issued after it are written after it, never alongside", async () => {
+    const writer = new OrderedLogWriter(log);
+    writer.append(draft("applied"));
+    writer.writePending();
+    await delay(0);
+    expect(log.writes).toEqual([["applied"]]);
+    writer.append(draft("verified"));
+    await writer.flush();
+    expect(log.writes).toEqual([["applied"], ["verified"]]);
+    expect(log.mostInFlight).toBe(1);
+    expect(await log.reasons()).toEqual(["applied", "verified"]);
   });
 
   it("rethrows the first failure on flush, and writes nothing issued after it", async () => {
     const writer = new OrderedLogWriter(log);
     log.refuse.add("finding").add("applying");
-    for (const reason of ["received", "finding", "decision", "applying"]) writer.append(draft(reason));
+    writer.append(draft("received"));
+    writer.writePending();
+    writer.append(draft("finding"));
+    writer.writePending();
+    writer.append(draft("decision"));
+    writer.append(draft("applying"));
     await expect(writer.flush()).rejects.toThrow("refused to write finding");
     // Once failed, it stays failed: a later flush reports the same first failure and nothing more is written.
     writer.append(draft("verified"));
     await expect(writer.flush()).rejects.toThrow("refused to write finding");
-    expect(log.attempted).toEqual(["received", "finding"]);
+    expect(log.writes).toEqual([["received"], ["finding"]]);
     expect(await log.reasons()).toEqual(["received"]);
   });
 
-  it("leaves no unhandled rejection when a failed append is not flushed for a while", async () => {
+  it("refuses an entry the log would refuse for what it holds when it is issued, leaving the others to be written", async () => {
+    const writer = new OrderedLogWriter(log);
+    writer.append(draft("received"));
+    expect(() => writer.append({ ...draft("finding"), details: { password: "hunter2" } })).toThrow(UnloggableEntryError);
+    await writer.flush();
+    expect(log.writes).toEqual([["received"]]);
+  });
+
+  it("leaves no unhandled rejection when a failed write is not flushed for a while", async () => {
     const writer = new OrderedLogWriter(log);
     log.refuse.add("received");
     writer.append(draft("received"));
+    writer.writePending();
     writer.append(draft("finding"));
     await delay(40);
     expect(unhandled).toEqual([]);
@@ -103,11 +143,12 @@ describe("OrderedLogWriter", () => {
     expect(await log.reasons()).toEqual(["applied", "verified"]);
   });
 
-  it("finish reports an append that failed before the work threw, as awaiting each append would have", async () => {
+  it("finish reports a write that failed before the work threw, as awaiting each append would have", async () => {
     const writer = new OrderedLogWriter(log);
     log.refuse.add("finding");
     const work = writer.finish(async () => {
       writer.append(draft("finding"));
+      writer.writePending();
       await delay(1);
       throw new Error("the rate limiter is down");
     });
@@ -124,14 +165,23 @@ describe("OrderedLogWriter", () => {
     expect(await log.reasons()).toEqual(["finding"]);
   });
 
-  it("a writer after another writes its entries after the other's, and takes the other's failure", async () => {
+  it("a writer after another carries the other's unwritten entries in its first write, and their failure is both's", async () => {
     const event = new OrderedLogWriter(log);
     event.append(draft("received"));
     const unit = new OrderedLogWriter(log, event);
     unit.append(draft("finding"));
+    // The event's flush waits for the unit's write that carries `received`.
+    const eventFlushed = event.flush();
     await unit.flush();
-    expect(await log.reasons()).toEqual(["received", "finding"]);
-    expect(log.mostInFlight).toBe(1);
+    await eventFlushed;
+    expect(log.writes).toEqual([["received", "finding"]]);
+
+    // A second unit of the same event has nothing to carry: its failure is its own.
+    log.refuse.add("second finding");
+    const second = new OrderedLogWriter(log, event);
+    second.append(draft("second finding"));
+    await expect(second.flush()).rejects.toThrow("refused to write second finding");
+    await expect(event.flush()).resolves.toBeUndefined();
 
     log.refuse.add("received again");
     const failedEvent = new OrderedLogWriter(log);
@@ -140,6 +190,18 @@ describe("OrderedLogWriter", () => {
     failedUnit.append(draft("finding again"));
     await expect(failedUnit.flush()).rejects.toThrow("refused to write received again");
     await expect(failedEvent.flush()).rejects.toThrow("refused to write received again");
-    expect(log.attempted).not.toContain("finding again");
+    expect(await log.reasons()).toEqual(["received", "finding"]);
+    expect(log.mostInFlight).toBe(1);
+  });
+
+  it("a writer after another that has already written waits for that write, and takes its failure", async () => {
+    const event = new OrderedLogWriter(log);
+    log.refuse.add("received");
+    event.append(draft("received"));
+    event.writePending();
+    const unit = new OrderedLogWriter(log, event);
+    unit.append(draft("finding"));
+    await expect(unit.flush()).rejects.toThrow("refused to write received");
+    expect(log.writes).toEqual([["received"]]);
   });
 });

@@ -18,8 +18,11 @@ describe("handleSqsRecord", () => {
     const refused = new LogAppendConflictError("could not append to log remediation-log: seq 7 was taken on each of 64 attempts", {
       attempts: 64,
     });
-    // The real store, except that it refuses every entry.
-    const log: EngineDeps["log"] = Object.assign(Object.create(base.log) as EngineDeps["log"], { append: () => Promise.reject(refused) });
+    // The real store, except that it refuses every write.
+    const log: EngineDeps["log"] = Object.assign(Object.create(base.log) as EngineDeps["log"], {
+      append: () => Promise.reject(refused),
+      appendAll: () => Promise.reject(refused),
+    });
     const deps: EngineDeps = { ...base, logger, log };
     const record = cloudTrailRecord({
       eventSource: "s3.amazonaws.com",

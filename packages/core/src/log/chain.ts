@@ -39,6 +39,13 @@ export function nextEntry(previous: ChainLink | undefined, draft: LogDraft): Log
   return { ...unhashed, hash: entryHash(unhashed) };
 }
 
+/** The entry of a one-draft appendAll: stores implement `append` as that. */
+export function onlyEntry(entries: readonly LogEntry[]): LogEntry {
+  const [entry] = entries;
+  if (entries.length !== 1 || !entry) throw new Error(`expected the one entry appended, got ${entries.length}`);
+  return entry;
+}
+
 export function chainLink(entry: ChainLink): ChainLink {
   return { seq: entry.seq, hash: entry.hash };
 }

@@ -3,14 +3,14 @@ import { BatchGetCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, type
 import { setTimeout as delay } from "node:timers/promises";
 import { z } from "zod";
 import { canonicalJson } from "../support/json";
-import { chainLink, nextEntry, type ChainLink } from "./chain";
-import { DEFAULT_LOG_CHAIN, LOG_BY_EVENT_INDEX, LOG_ITEM_ATTRIBUTES, LOG_TABLE_KEYS } from "./dynamodb-schema";
+import { chainLink, nextEntry, onlyEntry, type ChainLink } from "./chain";
+import { DEFAULT_LOG_CHAIN, LOG_BY_EVENT_INDEX, LOG_GROUP_MAX_ENTRIES, LOG_ITEM_ATTRIBUTES, LOG_TABLE_KEYS } from "./dynamodb-schema";
 import type { LogDraft, LogEntry } from "./entry";
 import { CorruptLogEntryError, LogAppendConflictError } from "./errors";
 import type { LogStore, ReadOptions } from "./port";
 import { assertPageSize, DEFAULT_PAGE_SIZE, readWindow } from "./read-window";
 import { assertLoggable } from "./redact";
-import { parseStoredEntry } from "./stored-entry";
+import { checkStoredColumns, parseStoredEntry } from "./stored-entry";
 
 export interface DynamoDbLogStoreOptions {
   /** A plain client is wrapped in a document client. The caller owns the client: `close` leaves it alone. */
@@ -53,10 +53,22 @@ const REMEMBERED_HEAD_TRUST_MS = 1_000;
 /** Seqs looked up per probe past a known entry, and probes made before the head is queried instead. */
 const PROBE_SEQS = 16;
 const MAX_PROBES = 4;
+/**
+ * The JSON one item may hold, well inside DynamoDB's 400 KB item limit. A larger entry is written alone, as every
+ * entry was before groups.
+ */
+const GROUP_MAX_BYTES = 256 * 1024;
 
 // DynamoDB omits the eventId attribute for entries without one (sweeps); zod 4 requires unknown() keys unless optional.
-const storedItemSchema = z.object({ seq: z.number(), entry: z.string(), hash: z.unknown(), eventId: z.unknown().optional() });
-const headLinkSchema = z.object({ seq: z.number(), hash: z.string() });
+const storedItemSchema = z.object({
+  seq: z.number(),
+  entry: z.string(),
+  more: z.array(z.string()).optional(),
+  lastSeq: z.number().optional(),
+  hash: z.unknown(),
+  eventId: z.unknown().optional(),
+});
+const itemLinkSchema = z.object({ seq: z.number(), hash: z.string(), lastSeq: z.number().optional() });
 
 const NAMES = {
   "#chain": LOG_TABLE_KEYS.partitionKey.name,
@@ -66,21 +78,28 @@ const NAMES = {
 /** Every attribute a reader relies on is read back, so parseStoredEntry can hold it against the entry. */
 const ITEM_NAMES = {
   "#entry": LOG_ITEM_ATTRIBUTES.entry,
+  "#more": LOG_ITEM_ATTRIBUTES.more,
   "#hash": LOG_ITEM_ATTRIBUTES.hash,
+  "#lastSeq": LOG_ITEM_ATTRIBUTES.lastSeq,
   "#eventId": LOG_ITEM_ATTRIBUTES.eventId,
 } as const;
-const ITEM_PROJECTION = "#seq, #entry, #hash, #eventId";
+const ITEM_PROJECTION = "#seq, #entry, #more, #hash, #lastSeq, #eventId";
+/** What finding the next free seq needs of an item: where it is filed, and its last entry's link. */
+const LINK_NAMES = { "#seq": LOG_TABLE_KEYS.sortKey.name, "#hash": LOG_ITEM_ATTRIBUTES.hash, "#lastSeq": LOG_ITEM_ATTRIBUTES.lastSeq };
+const LINK_PROJECTION = "#seq, #hash, #lastSeq";
 
 /**
  * The deployed remediation log. Each item is written with `attribute_not_exists(seq)`: of two Lambda invocations
- * racing for the same seq exactly one write lands, so the chain never forks and no entry is lost.
+ * racing for the same seq exactly one write lands, so the chain never forks and no entry is lost. `appendAll`
+ * writes the entries of one event as one item (a group, see dynamodb-schema.ts), so a unit of work's entries cost
+ * one conditional write, not one each.
  *
  * The store remembers the link it last wrote (the head it knows), so an uncontested append is one conditional
  * PutItem. The head is looked for only for the first append of a store, after a write lost to another appender,
  * for a few appends after a remembered head was found stale (other appenders are active, so it would be again),
  * and when the remembered head is over a second old; from a known link it is probed, not queried (see headLink).
- * A remembered head is always an item that exists in the table, and seqs are taken in order without gaps, so a
- * stale head can only make the write fail, never chain onto the wrong entry. Appends through one store instance
+ * A remembered head is always the last entry of an item that exists in the table, and an item is only written at
+ * the seq after such an entry, so a stale head can only make the write fail, never chain onto the wrong entry. Appends through one store instance
  * are also queued in-process, so they never race each other.
  *
  * byEvent uses the byEvent index, which DynamoDB keeps eventually consistent: an entry appended a moment ago may
@@ -118,23 +137,34 @@ export class DynamoDbLogStore implements LogStore {
   }
 
   async append(draft: LogDraft): Promise<LogEntry> {
-    assertLoggable(draft);
-    const appended = this.appendQueue.then(() => this.appendWithRetry(draft));
+    return onlyEntry(await this.appendAll([draft]));
+  }
+
+  /** One item per run of drafts about the same event (within the group limits), each written as `append` writes. */
+  async appendAll(drafts: readonly LogDraft[]): Promise<LogEntry[]> {
+    for (const draft of drafts) assertLoggable(draft);
+    const appended = this.appendQueue.then(async () => {
+      const entries: LogEntry[] = [];
+      for (const group of groupsOf(drafts)) entries.push(...(await this.appendGroupWithRetry(group)));
+      return entries;
+    });
     this.appendQueue = appended.catch(() => undefined);
     return appended;
   }
 
+  /** An item holding seq n is filed at most LOG_GROUP_MAX_ENTRIES - 1 seqs before it: the query starts there. */
   async *read(options?: ReadOptions): AsyncIterable<LogEntry> {
     const { fromSeq, limit } = readWindow(options);
     yield* this.query(
       {
-        KeyConditionExpression: "#chain = :chain AND #seq >= :fromSeq",
+        KeyConditionExpression: "#chain = :chain AND #seq >= :fromItem",
         ExpressionAttributeNames: { ...NAMES, ...ITEM_NAMES },
-        ExpressionAttributeValues: { ":chain": this.chain, ":fromSeq": fromSeq },
+        ExpressionAttributeValues: { ":chain": this.chain, ":fromItem": Math.max(1, fromSeq - LOG_GROUP_MAX_ENTRIES + 1) },
         ProjectionExpression: ITEM_PROJECTION,
         ConsistentRead: true,
       },
       limit,
+      fromSeq,
     );
   }
 
@@ -152,7 +182,7 @@ export class DynamoDbLogStore implements LogStore {
       }),
     );
     const item = output.Items?.[0];
-    return item === undefined ? undefined : this.toEntry(item);
+    return item === undefined ? undefined : this.toEntries(item).at(-1);
   }
 
   async byEvent(eventId: string): Promise<LogEntry[]> {
@@ -169,6 +199,7 @@ export class DynamoDbLogStore implements LogStore {
         ExpressionAttributeValues: { ":eventId": eventId, ":chain": this.chain },
       },
       Number.POSITIVE_INFINITY,
+      1,
     );
     for await (const entry of matching) entries.push(entry);
     return entries;
@@ -186,7 +217,7 @@ export class DynamoDbLogStore implements LogStore {
    * if that fails too, back off with jitter and look again. Correctness rests on the condition alone; all this buys
    * is progress under contention.
    */
-  private async appendWithRetry(draft: LogDraft): Promise<LogEntry> {
+  private async appendGroupWithRetry(drafts: readonly LogDraft[]): Promise<LogEntry[]> {
     const known = this.knownHead;
     const trusted = this.freshReadsAhead === 0 && known && this.now() - known.writtenAt <= REMEMBERED_HEAD_TRUST_MS;
     this.freshReadsAhead = Math.max(0, this.freshReadsAhead - 1);
@@ -194,15 +225,16 @@ export class DynamoDbLogStore implements LogStore {
     let head = trusted ? known.link : await this.headLink(known?.link);
     let basis: "remembered" | "found" | "winner" = trusted ? "remembered" : "found";
     for (let attempt = 1; ; attempt += 1) {
-      const entry = nextEntry(head, draft);
-      const outcome = await this.put(entry);
-      if (outcome.written || outcome.holder?.hash === entry.hash) {
-        this.knownHead = { link: chainLink(entry), writtenAt: this.now() };
-        return entry;
+      const entries = chained(head, drafts);
+      const last = lastOf(entries);
+      const outcome = await this.put(entries);
+      if (outcome.written || outcome.holder?.hash === last.hash) {
+        this.knownHead = { link: chainLink(last), writtenAt: this.now() };
+        return entries;
       }
       if (attempt >= this.maxAttempts) {
         throw new LogAppendConflictError(
-          `could not append to log ${this.chain} in ${this.tableName}: seq ${entry.seq} was taken by another ` +
+          `could not append to log ${this.chain} in ${this.tableName}: seq ${last.seq - entries.length + 1} was taken by another ` +
             `appender on each of ${attempt} attempts`,
           { attempts: attempt, cause: outcome.conflict },
         );
@@ -220,19 +252,25 @@ export class DynamoDbLogStore implements LogStore {
     }
   }
 
-  /** Writes the entry unless its seq is taken; then reports who holds it. */
-  private async put(entry: LogEntry): Promise<PutOutcome> {
+  /** Writes the entries as one item unless its seq is taken; then reports who holds it. */
+  private async put(entries: readonly LogEntry[]): Promise<PutOutcome> {
+    const [first, ...more] = entries;
+    if (!first) throw new Error("an item holds at least one entry");
+    const last = lastOf(entries);
     try {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
           Item: {
             [LOG_TABLE_KEYS.partitionKey.name]: this.chain,
-            [LOG_TABLE_KEYS.sortKey.name]: entry.seq,
-            [LOG_ITEM_ATTRIBUTES.entry]: canonicalJson(entry),
-            [LOG_ITEM_ATTRIBUTES.hash]: entry.hash,
-            // The index is sparse: entries without an event are simply not in it.
-            ...(entry.eventId ? { [LOG_ITEM_ATTRIBUTES.eventId]: entry.eventId } : {}),
+            [LOG_TABLE_KEYS.sortKey.name]: first.seq,
+            [LOG_ITEM_ATTRIBUTES.entry]: canonicalJson(first),
+            ...(more.length > 0
+              ? { [LOG_ITEM_ATTRIBUTES.more]: more.map((entry) => canonicalJson(entry)), [LOG_ITEM_ATTRIBUTES.lastSeq]: last.seq }
+              : {}),
+            [LOG_ITEM_ATTRIBUTES.hash]: last.hash,
+            // The index is sparse: entries without an event are simply not in it. A group's entries share one event.
+            ...(first.eventId ? { [LOG_ITEM_ATTRIBUTES.eventId]: first.eventId } : {}),
           },
           ConditionExpression: "attribute_not_exists(#seq)",
           ExpressionAttributeNames: { "#seq": LOG_TABLE_KEYS.sortKey.name },
@@ -242,12 +280,13 @@ export class DynamoDbLogStore implements LogStore {
       return { written: true };
     } catch (error) {
       if (!isConditionalCheckFailure(error)) throw error;
-      return { written: false, conflict: error, holder: holderOf(error, entry.seq) };
+      return { written: false, conflict: error, holder: holderOf(error, first.seq) };
     }
   }
 
   /**
-   * The newest link in the chain. From a link known to be in the table it probes the seqs that follow with a
+   * The newest link in the chain. From a link known to be in the table it probes the seqs that follow (where the
+   * next item, if any, is filed: at the seq after the link) with a
    * strongly consistent BatchGetItem: one call, like the head Query, but it costs the same on a long log as on a
    * short one, where an emulator's Query sorts the whole partition each time. Only a store that knows no link, or
    * one more than a few probes behind, queries the head. A seq the batch leaves unprocessed ends the probe early:
@@ -264,7 +303,7 @@ export class DynamoDbLogStore implements LogStore {
     return this.queriedHeadLink();
   }
 
-  /** The links among the PROBE_SEQS seqs after `seq` that the table holds, by seq. */
+  /** The items filed at the PROBE_SEQS seqs after `seq`: their last entries' links, by the seq they are filed at. */
   private async linksAfter(seq: number): Promise<Map<number, ChainLink>> {
     const output = await this.client.send(
       new BatchGetCommand({
@@ -275,51 +314,48 @@ export class DynamoDbLogStore implements LogStore {
               [LOG_TABLE_KEYS.sortKey.name]: seq + 1 + i,
             })),
             ConsistentRead: true,
-            ProjectionExpression: "#seq, #hash",
-            ExpressionAttributeNames: { "#seq": LOG_TABLE_KEYS.sortKey.name, "#hash": LOG_ITEM_ATTRIBUTES.hash },
+            ProjectionExpression: LINK_PROJECTION,
+            ExpressionAttributeNames: LINK_NAMES,
           },
         },
       }),
     );
     const links = new Map<number, ChainLink>();
     for (const item of output.Responses?.[this.tableName] ?? []) {
-      const link = this.parseLink(item);
-      links.set(link.seq, link);
+      const { filedAt, link } = this.parseLink(item);
+      links.set(filedAt, link);
     }
     return links;
   }
 
+  /** The last entry's link of the item filed at the highest seq, strongly consistent. */
   private async queriedHeadLink(): Promise<ChainLink | undefined> {
-    const item = await this.newestItem(LOG_ITEM_ATTRIBUTES.hash);
-    return item === undefined ? undefined : this.parseLink(item);
+    const output = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: "#chain = :chain",
+        ExpressionAttributeNames: { ...LINK_NAMES, "#chain": LOG_TABLE_KEYS.partitionKey.name },
+        ExpressionAttributeValues: { ":chain": this.chain },
+        ProjectionExpression: LINK_PROJECTION,
+        ScanIndexForward: false,
+        Limit: 1,
+        ConsistentRead: true,
+      }),
+    );
+    const item = output.Items?.[0];
+    return item === undefined ? undefined : this.parseLink(item).link;
   }
 
-  private parseLink(item: unknown): ChainLink {
-    const parsed = headLinkSchema.safeParse(item);
+  private parseLink(item: unknown): { filedAt: number; link: ChainLink } {
+    const parsed = itemLinkSchema.safeParse(item);
     if (!parsed.success) {
       throw new CorruptLogEntryError(`an item of log ${this.chain} has no numeric seq and string hash`, {
         seq: seqOf(item),
         cause: parsed.error,
       });
     }
-    return parsed.data;
-  }
-
-  /** The item with the highest seq, strongly consistent, with `seq` and one more attribute. */
-  private async newestItem(attribute: string): Promise<unknown> {
-    const output = await this.client.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: "#chain = :chain",
-        ExpressionAttributeNames: { ...NAMES, "#attribute": attribute },
-        ExpressionAttributeValues: { ":chain": this.chain },
-        ProjectionExpression: "#seq, #attribute",
-        ScanIndexForward: false,
-        Limit: 1,
-        ConsistentRead: true,
-      }),
-    );
-    return output.Items?.[0];
+    const { seq, hash, lastSeq } = parsed.data;
+    return { filedAt: seq, link: { seq: lastSeq ?? seq, hash } };
   }
 
   private backoffDelay(attempt: number): number {
@@ -327,10 +363,11 @@ export class DynamoDbLogStore implements LogStore {
     return Math.floor(this.random() * ceiling);
   }
 
-  /** Pages through a Query, stopping after `limit` entries. */
+  /** Pages through a Query, yielding the entries from seq `fromSeq` on and stopping after `limit` of them. */
   private async *query(
     input: Omit<QueryCommandInput, "TableName" | "Limit" | "ExclusiveStartKey">,
     limit: number,
+    fromSeq: number,
   ): AsyncGenerator<LogEntry> {
     let remaining = limit;
     let startKey: Record<string, unknown> | undefined;
@@ -344,16 +381,23 @@ export class DynamoDbLogStore implements LogStore {
         }),
       );
       for (const item of output.Items ?? []) {
-        if (remaining <= 0) return;
-        remaining -= 1;
-        yield this.toEntry(item);
+        for (const entry of this.toEntries(item)) {
+          if (entry.seq < fromSeq) continue;
+          if (remaining <= 0) return;
+          remaining -= 1;
+          yield entry;
+        }
       }
       startKey = output.LastEvaluatedKey;
       if (!startKey) return;
     }
   }
 
-  private toEntry(item: unknown): LogEntry {
+  /**
+   * The entries an item holds, each held against what the item says of it: its seq (where the item is filed, plus
+   * its place in the group), the event id column, and the hash and lastSeq columns for the last one.
+   */
+  private toEntries(item: unknown): LogEntry[] {
     const parsed = storedItemSchema.safeParse(item);
     if (!parsed.success) {
       throw new CorruptLogEntryError(`log item in ${this.tableName} has no numeric seq and string entry`, {
@@ -361,13 +405,31 @@ export class DynamoDbLogStore implements LogStore {
         cause: parsed.error,
       });
     }
-    const { entry, seq, hash, eventId } = parsed.data;
-    const stored = parseStoredEntry(entry, seq, { hash, eventId });
-    // The sort key places the entry in the chain: it must be the seq the entry itself claims.
-    if (stored.seq !== seq) {
-      throw new CorruptLogEntryError(`log item filed under seq ${seq} in ${this.tableName} holds the entry for seq ${stored.seq}`, { seq });
+    const { entry, more = [], seq, lastSeq, hash, eventId } = parsed.data;
+    const texts = [entry, ...more];
+    const claimedLast = lastSeq ?? seq;
+    if (claimedLast !== seq + texts.length - 1) {
+      throw new CorruptLogEntryError(
+        `log item filed under seq ${seq} in ${this.tableName} holds ${texts.length} entries but gives its last as seq ${claimedLast}`,
+        { seq },
+      );
     }
-    return stored;
+    return texts.map((text, index) => {
+      const at = seq + index;
+      const stored = parseStoredEntry(text, at);
+      // The sort key places the entry in the chain: it must be the seq the entry itself claims.
+      if (stored.seq !== at) {
+        throw new CorruptLogEntryError(
+          `log item filed under seq ${seq} in ${this.tableName} holds the entry for seq ${stored.seq} at seq ${at}`,
+          {
+            seq: at,
+          },
+        );
+      }
+      // The item's hash column is its last entry's: the link the next item is written onto.
+      checkStoredColumns(stored, at, { hash: index === texts.length - 1 ? hash : stored.hash, eventId });
+      return stored;
+    });
   }
 }
 
@@ -379,8 +441,53 @@ function isConditionalCheckFailure(error: unknown): error is ConditionalCheckFai
 
 /** The item returned with a failed condition, in raw attribute-value form (the document client does not unmarshall errors). */
 function holderOf(error: ConditionalCheckFailedException | Error, seq: number): ChainLink | undefined {
-  const hash = error instanceof ConditionalCheckFailedException ? error.Item?.[LOG_ITEM_ATTRIBUTES.hash]?.S : undefined;
-  return hash === undefined ? undefined : { seq, hash };
+  const item = error instanceof ConditionalCheckFailedException ? error.Item : undefined;
+  const hash = item?.[LOG_ITEM_ATTRIBUTES.hash]?.S;
+  const lastSeq = Number(item?.[LOG_ITEM_ATTRIBUTES.lastSeq]?.N ?? seq);
+  return hash === undefined || !Number.isSafeInteger(lastSeq) ? undefined : { seq: lastSeq, hash };
+}
+
+/** The drafts chained onto `head`, as one item would hold them. */
+function chained(head: ChainLink | undefined, drafts: readonly LogDraft[]): LogEntry[] {
+  const entries: LogEntry[] = [];
+  for (const draft of drafts) entries.push(nextEntry(entries.at(-1) ?? head, draft));
+  return entries;
+}
+
+function lastOf(entries: readonly LogEntry[]): LogEntry {
+  const last = entries.at(-1);
+  if (!last) throw new Error("an item holds at least one entry");
+  return last;
+}
+
+/**
+ * Runs of consecutive drafts about the same event (or about none), each within LOG_GROUP_MAX_ENTRIES and
+ * GROUP_MAX_BYTES: the index on the event id files a whole item under one event.
+ */
+function groupsOf(drafts: readonly LogDraft[]): LogDraft[][] {
+  if (drafts.length <= 1) return drafts.length === 0 ? [] : [[...drafts]];
+  const groups: LogDraft[][] = [];
+  let current: LogDraft[] = [];
+  let bytes = 0;
+  for (const draft of drafts) {
+    // The chain fields add under 200 bytes to each entry's JSON.
+    const size = Buffer.byteLength(JSON.stringify(draft)) + 256;
+    const first = current[0];
+    const fits =
+      first !== undefined &&
+      (first.eventId || undefined) === (draft.eventId || undefined) &&
+      current.length < LOG_GROUP_MAX_ENTRIES &&
+      bytes + size <= GROUP_MAX_BYTES;
+    if (!fits && current.length > 0) {
+      groups.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(draft);
+    bytes += size;
+  }
+  groups.push(current);
+  return groups;
 }
 
 function seqOf(item: unknown): number {

@@ -13,6 +13,12 @@ export interface ReadOptions {
  */
 export interface LogStore {
   append(draft: LogDraft): Promise<LogEntry>;
+  /**
+   * Appends the drafts as consecutive entries, in order, in as few writes as the store can make (one for the
+   * entries of one unit of work). When it fails, what was written is a prefix of them, possibly none; other
+   * appenders' entries never come between them.
+   */
+  appendAll(drafts: readonly LogDraft[]): Promise<LogEntry[]>;
   /** Entries in chain order. */
   read(options?: ReadOptions): AsyncIterable<LogEntry>;
   head(): Promise<LogEntry | undefined>;

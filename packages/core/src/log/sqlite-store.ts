@@ -1,5 +1,5 @@
 import { openDatabase, type SqliteDatabase } from "../support/sqlite";
-import { nextEntry, type ChainLink } from "./chain";
+import { nextEntry, onlyEntry, type ChainLink } from "./chain";
 import type { LogDraft, LogEntry } from "./entry";
 import type { LogStore, ReadOptions } from "./port";
 import { assertPageSize, DEFAULT_PAGE_SIZE, readWindow } from "./read-window";
@@ -74,17 +74,26 @@ export class SqliteLogStore implements LogStore {
       `SELECT ${ROW_COLUMNS} FROM log_entries WHERE seq >= ? AND seq > ? ORDER BY seq LIMIT ?`,
     );
     this.eventRows = db.prepare<[string], StoredRow>(`SELECT ${ROW_COLUMNS} FROM log_entries WHERE event_id = ? ORDER BY seq`);
-    this.appendAtomically = db.transaction((draft: LogDraft): LogEntry => {
-      const entry = nextEntry(this.headLink.get(), draft);
-      // Plain JSON is enough for storage: verification re-derives the canonical form from the parsed entry.
-      this.insert.run({ seq: entry.seq, entry: JSON.stringify(entry), eventId: entry.eventId ?? null, hash: entry.hash });
-      return entry;
+    this.appendAtomically = db.transaction((drafts: readonly LogDraft[]): LogEntry[] => {
+      let head: ChainLink | undefined = this.headLink.get();
+      return drafts.map((draft) => {
+        const entry = nextEntry(head, draft);
+        // Plain JSON is enough for storage: verification re-derives the canonical form from the parsed entry.
+        this.insert.run({ seq: entry.seq, entry: JSON.stringify(entry), eventId: entry.eventId ?? null, hash: entry.hash });
+        head = entry;
+        return entry;
+      });
     });
   }
 
   async append(draft: LogDraft): Promise<LogEntry> {
-    assertLoggable(draft);
-    return this.appendAtomically.immediate(draft);
+    return onlyEntry(await this.appendAll([draft]));
+  }
+
+  /** One transaction: all the drafts are written, or none. */
+  async appendAll(drafts: readonly LogDraft[]): Promise<LogEntry[]> {
+    for (const draft of drafts) assertLoggable(draft);
+    return this.appendAtomically.immediate(drafts);
   }
 
   /**

@@ -64,11 +64,12 @@ export function parseStoredEntry(stored: unknown, seq: number, columns?: StoredC
   }
   // Only the chain fields are checked; the hash check in verifyChain covers every other field.
   const entry = parsed.data as LogEntry;
-  if (columns) checkColumns(entry, seq, columns);
+  if (columns) checkStoredColumns(entry, seq, columns);
   return entry;
 }
 
-function checkColumns(entry: LogEntry, seq: number, columns: StoredColumns): void {
+/** Throws CorruptLogEntryError unless the columns a store keeps beside the entry say what the entry says. */
+export function checkStoredColumns(entry: LogEntry, seq: number, columns: StoredColumns): void {
   if (columns.hash !== entry.hash) {
     throw new CorruptLogEntryError(
       `log entry stored at seq ${seq}: the stored hash column ${JSON.stringify(columns.hash)} is not the entry's hash ${entry.hash}`,

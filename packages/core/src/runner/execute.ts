@@ -69,8 +69,9 @@ export async function executePlan(request: ExecutionRequest, deps: EngineDeps): 
 }
 
 /**
- * Entries are issued as each step ends and written while the next one reads: all of them are in the log before the
- * change is applied (`applying` included), and `applied` is issued the moment apply returns, as it was awaited.
+ * Entries are issued as each step ends and written together when they must be durable: all of them are in the log
+ * before the change is applied (`applying` included, in one write with those before it), and `applied` is written
+ * the moment apply returns, while verify reads.
  */
 async function carryOut(
   request: ExecutionRequest,
@@ -125,6 +126,9 @@ async function carryOut(
     before: applied.before,
     ...(applied.after ? { after: applied.after } : {}),
   });
+  // What was changed, and the state before it (what rollback restores), goes to the log at once, not with verify's
+  // result: if the engine dies while verifying, the log still says what it did.
+  log.writePending();
 
   try {
     // Verify reads what the change left, never a value cached before it.

@@ -1,51 +1,89 @@
 import type { LogDraft, LogStore } from "../log/port";
+import { assertLoggable } from "../log/redact";
 
 /**
- * Writes a unit of work's log entries in the order they are issued, without making the work wait for each one: an
- * append can be in flight while the AWS read that follows it runs. The entries reach the log one at a time, each
- * after the one before it has been written (a store that remembers its head relies on its appends never
- * overlapping). Once an append fails, the entries issued after it are not written, as they would not have been had
- * each append been awaited in turn; `flush` reports that first failure.
- *
- * The caller flushes before any side effect outside the log (so that every entry issued before it is durable), and
- * `finish` flushes when the unit of work ends.
+ * Holds a unit of work's log entries in the order they are issued and writes them together, in one `appendAll`,
+ * when the work needs them durable: before a side effect outside the log (the caller flushes), when the work ends
+ * (`finish`), or at once when asked (`writePending`). The entries issued between two side effects thus cost one
+ * write instead of one each, and no read of the work waits for them. Writes never overlap: each starts after the
+ * one before it has ended (a store that remembers its head relies on its appends never overlapping). Once a write
+ * fails, nothing issued after it is written, as it would not have been had each append been awaited in turn;
+ * `flush` reports that first failure.
  */
 export class OrderedLogWriter {
-  #written: Promise<void>;
+  #pending: LogDraft[] = [];
+  /** The writes started so far; never rejects (a failure is kept in #failure). */
+  #written: Promise<void> = Promise.resolve();
   #failure: { error: unknown } | undefined;
+  /** The writer whose unwritten entries this one took over, until its first write has carried them. */
+  #predecessor: { writer: OrderedLogWriter; carried: () => void } | undefined;
 
   /**
-   * `after`: a writer whose entries issued so far must be written before this one's first; its failure is this
-   * one's. Issue no more entries through it while this writer is in use.
+   * `after`: a writer whose entries issued so far come before this one's. Those it has not written yet are taken
+   * over and written with this writer's first write: if that write fails, the failure is `after`'s too (its entries
+   * were in it), and `after.flush()` waits for it. Issue no more entries through `after` while this writer is in
+   * use, and end this one's work with `finish` (or `flush`), which makes that first write.
    */
   constructor(
-    private readonly log: Pick<LogStore, "append">,
+    private readonly log: Pick<LogStore, "appendAll">,
     after?: OrderedLogWriter,
   ) {
-    this.#written = after ? after.flush().catch((error: unknown) => this.#fail(error)) : Promise.resolve();
+    if (!after) return;
+    const earlier = after.#written;
+    // This writer writes after every write `after` has started, and a failure there is this one's.
+    this.#written = earlier.then(() => {
+      if (after.#failure) this.#fail(after.#failure.error);
+    });
+    this.#pending = after.#pending.splice(0);
+    if (this.#pending.length === 0) return;
+    let carried!: () => void;
+    const carriedWritten = new Promise<void>((resolve) => (carried = resolve));
+    after.#written = earlier.then(() => carriedWritten);
+    this.#predecessor = { writer: after, carried };
   }
 
-  /** Queues the entry behind those issued before it; a failure is kept for `flush`, never left unhandled. */
+  /**
+   * Queues the entry behind those issued before it; nothing is written until a flush. An entry the log would refuse
+   * for what it holds (UnloggableEntryError) is refused here, when issued: it fails the work that issued it, not the
+   * write it would have shared with the entries before it.
+   */
   append(draft: LogDraft): void {
+    assertLoggable(draft);
+    this.#pending.push(draft);
+  }
+
+  /**
+   * Starts writing the entries issued so far, without waiting: for an entry worth having in the log as early as
+   * possible (what a fix changed) while the work goes on. A failure is kept for `flush`.
+   */
+  writePending(): void {
+    const drafts = this.#pending.splice(0);
+    if (drafts.length === 0) return;
+    const predecessor = this.#predecessor;
+    this.#predecessor = undefined;
     this.#written = this.#written.then(async () => {
-      if (this.#failure) return;
       try {
-        await this.log.append(draft);
+        if (this.#failure) return;
+        await this.log.appendAll(drafts);
       } catch (error) {
         this.#fail(error);
+        if (predecessor) predecessor.writer.#fail(error);
+      } finally {
+        predecessor?.carried();
       }
     });
   }
 
-  /** Resolves once every entry issued so far is written; rejects with the first append that failed. */
+  /** Resolves once every entry issued so far is written; rejects with the first write that failed. */
   async flush(): Promise<void> {
+    this.writePending();
     await this.#written;
     if (this.#failure) throw this.#failure.error;
   }
 
   /**
-   * Runs a unit of work and returns once all its entries are written. When the work throws after an append had
-   * already failed, the append's error is the one reported: it came first, as it did when appends were awaited.
+   * Runs a unit of work and returns once all its entries are written. When the work throws after a write had
+   * already failed, the write's error is the one reported: it came first, as it did when appends were awaited.
    */
   async finish<T>(work: () => Promise<T>): Promise<T> {
     let result: T;

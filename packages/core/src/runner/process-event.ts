@@ -107,8 +107,9 @@ export async function processEvent(event: ChangeEvent, deps: EngineDeps, deliver
   // From here on the engine reads and fixes in the event's account: the member role's clients for a member account.
   deps = depsForAccount(deps, event.account);
 
-  // The entry is written while the event is handled: every entry of a unit of work waits for it (its writer comes
-  // after this one), and an entry written directly waits for it too, so that its failure ends the event as before.
+  // The entry is written with the first unit of work's first write (its writer takes it over), or on its own before
+  // any entry written directly; either way nothing about the event is in the log without it, and a failure to
+  // write it ends the event.
   const eventLog = new OrderedLogWriter(deps.log);
   eventLog.append({
     stage: "received",
@@ -367,7 +368,7 @@ async function decideAndAct(
   const { log } = scope;
   const at = () => deps.now().toISOString();
   const common = findingFields(control, finding);
-  // Written while the decision reads its state (exemptions, the rate limit). The rate limit's grant is not held
+  // Written with the entries that follow it, no later than just before a fix. The rate limit's grant is not held
   // back for it: a grant whose fix then fails is a slot used up, the safe side, as when an apply fails.
   log.append({
     ...common,
