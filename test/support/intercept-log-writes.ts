@@ -1,9 +1,12 @@
 import type { LogDraft, LogEntry, LogStore } from "@hipaa-remediate/core";
 import { overrideMethods } from "./override-methods";
 
-/** Called for each draft of a write: `before` ahead of the write (it may throw to refuse it), `after` once it landed. */
+/**
+ * Called for each draft of a write: `before` ahead of the write (it may throw to refuse it, or hold it back by
+ * returning a promise), `after` once it landed.
+ */
 export interface LogWriteHooks {
-  before?(draft: LogDraft): void;
+  before?(draft: LogDraft): void | Promise<void>;
   after?(entry: LogEntry): void;
 }
 
@@ -14,7 +17,7 @@ export interface LogWriteHooks {
  */
 export function interceptLogWrites(log: LogStore, hooks: LogWriteHooks): LogStore {
   const appendAll = async (drafts: readonly LogDraft[]): Promise<LogEntry[]> => {
-    for (const draft of drafts) hooks.before?.(draft);
+    for (const draft of drafts) await hooks.before?.(draft);
     const entries = await log.appendAll(drafts);
     for (const entry of entries) hooks.after?.(entry);
     return entries;

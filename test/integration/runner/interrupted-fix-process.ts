@@ -15,12 +15,14 @@ import {
   type AnyControl,
   type EngineDeps,
   type LogStore,
+  type ProcessingGuard,
 } from "@hipaa-remediate/core";
 import { controls } from "@hipaa-remediate/remediations";
 import type { Context } from "aws-lambda";
 import { createEngineHandler } from "../../../packages/functions/src/engine";
 import { crashChildEngineDeps } from "../../support/crash-child-engine";
 import { interceptLogWrites } from "../../support/intercept-log-writes";
+import { overrideMethods } from "../../support/override-methods";
 import { die } from "../../support/process-death";
 import { lambdaSqsRecord } from "../../support/sqs-lambda";
 import { KILL_POINTS, type KillPoint } from "./kill-points";
@@ -66,10 +68,30 @@ function wrapControl(control: AnyControl): AnyControl {
 }
 
 /** The log, with the kill points around the entries of the fix. */
+/** Settled once the guard has completed the unit's idempotency record. */
+let settleCompleted: () => void = () => undefined;
+const recordCompleted = new Promise<void>((resolve) => (settleCompleted = resolve));
+
+/** The guard, noting when it has completed a unit's record (after it, `once` returns). */
+function wrapGuard(guard: ProcessingGuard): ProcessingGuard {
+  return overrideMethods(guard, {
+    async once<T extends object>(key: string, work: () => Promise<T>) {
+      const result = await guard.once(key, work);
+      settleCompleted();
+      return result;
+    },
+  });
+}
+
 function wrapLog(log: LogStore): LogStore {
   return interceptLogWrites(log, {
-    before(draft) {
+    async before(draft) {
       if (at === "before-applying" && draft.stage === "applying") die();
+      if (at === "after-completed" && draft.stage === "verified") {
+        // Hold the entry back until the record is complete, then die: the record says done, the log does not.
+        await recordCompleted;
+        die();
+      }
     },
     after(entry) {
       if ((at === "after-applied" && entry.stage === "applied") || (at === "after-verified" && entry.stage === "verified")) die();
@@ -83,7 +105,7 @@ const deps: EngineDeps = crashChildEngineDeps({
   db,
   policy,
   controlId,
-  guard: powertoolsGuard(new SqliteIdempotencyStore(db)),
+  guard: wrapGuard(powertoolsGuard(new SqliteIdempotencyStore(db))),
   aws,
   region,
   wrap: { control: wrapControl, log: wrapLog },

@@ -97,6 +97,10 @@ const cases: [KillPoint, Expected][] = [
     "after-verify",
     { puts: 1, fixed: true, last: { stage: "verified", reason: /interrupted after apply .*verified on redelivery, not applied again/ } },
   ],
+  [
+    "after-completed",
+    { puts: 1, fixed: true, last: { stage: "verified", reason: /interrupted after apply .*verified on redelivery, not applied again/ } },
+  ],
   ["after-verified", { puts: 1, fixed: true, last: { stage: "verified" } }],
 ];
 

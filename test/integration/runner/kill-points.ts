@@ -10,6 +10,9 @@ export const KILL_POINTS = [
   "after-applied",
   // After verify read the resource back, before the `verified` entry.
   "after-verify",
+  // After the idempotency record is completed, before the `verified` entry (they are written at the same time):
+  // the redelivery is turned away by the record, and must still finish the fix's log.
+  "after-completed",
   // After the `verified` entry, before the idempotency record is completed.
   "after-verified",
   // No kill: the redelivery's run.

@@ -131,6 +131,34 @@ describe("OrderedLogWriter", () => {
     await expect(writer.flush()).rejects.toBeInstanceOf(LogWriteRefused);
   });
 
+  it("hasWritten says which stages are in the log: only once their write has landed", async () => {
+    const writer = new OrderedLogWriter(log);
+    writer.append({ ...draft("applying"), stage: "applying" });
+    expect(writer.hasWritten("applying")).toBe(false);
+    await writer.flush();
+    expect(writer.hasWritten("applying")).toBe(true);
+
+    const refused = new OrderedLogWriter(log);
+    log.refuse.add("verified");
+    refused.append({ ...draft("verified"), stage: "verified" });
+    await expect(refused.flush()).rejects.toBeInstanceOf(LogWriteRefused);
+    expect(refused.hasWritten("verified")).toBe(false);
+  });
+
+  it("run leaves the entries of a work that succeeded to the caller's flush, and writes them when it throws", async () => {
+    const writer = new OrderedLogWriter(log);
+    expect(await writer.run(async () => (writer.append(draft("verified")), "done"))).toBe("done");
+    expect(log.writes).toEqual([]);
+    await writer.flush();
+    await expect(
+      writer.run(async () => {
+        writer.append(draft("failed"));
+        throw new Error("verify failed");
+      }),
+    ).rejects.toThrow("verify failed");
+    expect(log.writes).toEqual([["verified"], ["failed"]]);
+  });
+
   it("finish returns the work's result once every entry is written", async () => {
     const writer = new OrderedLogWriter(log);
     const result = await writer.finish(async () => {

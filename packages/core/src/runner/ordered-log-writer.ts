@@ -1,4 +1,4 @@
-import type { LogDraft, LogStore } from "../log/port";
+import type { LogDraft, LogStore, Stage } from "../log/port";
 import { assertLoggable } from "../log/redact";
 
 /**
@@ -15,6 +15,8 @@ export class OrderedLogWriter {
   /** The writes started so far; never rejects (a failure is kept in #failure). */
   #written: Promise<void> = Promise.resolve();
   #failure: { error: unknown } | undefined;
+  /** The stages of the entries this writer has written. */
+  readonly #writtenStages = new Set<Stage>();
   /** The writer whose unwritten entries this one took over, until its first write has carried them. */
   #predecessor: { writer: OrderedLogWriter; carried: () => void } | undefined;
 
@@ -65,6 +67,7 @@ export class OrderedLogWriter {
       try {
         if (this.#failure) return;
         await this.log.appendAll(drafts);
+        for (const draft of drafts) this.#writtenStages.add(draft.stage);
       } catch (error) {
         this.#fail(error);
         if (predecessor) predecessor.writer.#fail(error);
@@ -72,6 +75,11 @@ export class OrderedLogWriter {
         predecessor?.carried();
       }
     });
+  }
+
+  /** Whether an entry of this stage is in the log: written by this writer, in a write that has ended. */
+  hasWritten(stage: Stage): boolean {
+    return this.#writtenStages.has(stage);
   }
 
   /** Resolves once every entry issued so far is written; rejects with the first write that failed. */
@@ -86,15 +94,19 @@ export class OrderedLogWriter {
    * already failed, the write's error is the one reported: it came first, as it did when appends were awaited.
    */
   async finish<T>(work: () => Promise<T>): Promise<T> {
-    let result: T;
+    const result = await this.run(work);
+    await this.flush();
+    return result;
+  }
+
+  /** As `finish`, except that when the work succeeds its last entries may still be unwritten: the caller flushes. */
+  async run<T>(work: () => Promise<T>): Promise<T> {
     try {
-      result = await work();
+      return await work();
     } catch (error) {
       await this.flush();
       throw error;
     }
-    await this.flush();
-    return result;
   }
 
   #fail(error: unknown): void {

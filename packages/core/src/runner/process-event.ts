@@ -12,7 +12,7 @@ import { ReadCache } from "../support/read-cache";
 import { MAX_RECHECKS, deferralDelaySeconds } from "./deferral";
 import { controlContext, depsForAccount, type EngineDeps } from "./deps";
 import { executePlan, startRecheck, type EarlyRecheck } from "./execute";
-import { finishStartedFix, startedFixes } from "./interrupted-fix";
+import { finishStartedFix, startedFixes, type StartedFix } from "./interrupted-fix";
 import { OrderedLogWriter } from "./ordered-log-writer";
 import { rejectOutOfScope } from "./scope-check";
 import { errorFields, findingFields, planFields, planHash, resourceFields } from "./log-fields";
@@ -172,17 +172,37 @@ export async function processEvent(event: ChangeEvent, deps: EngineDeps, deliver
       // Nothing acts before the guard admits the unit of work; a redelivery's reads are simply not used.
       const detection = deps.aws ? startDetection(match.control, resource, event, deps, reads) : undefined;
       try {
+        /** The unit's entries still being written once the guard has been told the unit is done (see below). */
+        let tail: OrderedLogWriter | undefined;
         const guarded = await deps.guard.once<HandledResource>(key, async () => {
-          // Written in order behind `received`, and all of them before the guard completes the idempotency record.
+          // Written in order behind `received`, and before the guard completes the idempotency record...
           const log = new OrderedLogWriter(deps.log, eventLog);
-          return log.finish(
-            async () =>
-              (await resumeStartedFixes(event, match.control, key, await earlier(), deps, log)) ??
-              handleResource(event, match, resource, deps, { reads, unitOfWork: key, log }, detection),
+          const started = startedFixes(await earlier(), key);
+          const handled = await log.run(() =>
+            started.length > 0
+              ? finishStartedFixes(event, match.control, started, deps, log)
+              : handleResource(event, match, resource, deps, { reads, unitOfWork: key, log }, detection),
           );
+          // ...except once the unit's `applying` entry is in the log: a redelivery the guard turns away then
+          // finishes the fix's log from it (below), so what follows it is written while the record completes.
+          if (log.hasWritten("applying")) {
+            log.writePending();
+            tail = log;
+            return handled;
+          }
+          await log.flush();
+          return handled;
         });
+        await tail?.flush();
         if (guarded.replayed) {
           report.duplicates += 1;
+          // An earlier attempt whose record completed before its last entries were written (it died in between).
+          const unfinished = startedFixes(await earlier(), key).filter((fix) => !fix.finished);
+          if (unfinished.length > 0) {
+            const finished = await finishStartedFixes(event, match.control, unfinished, deps, eventLog);
+            report.findings.push(...finished.findings);
+            continue;
+          }
           await eventLog.flush();
           await deps.log.append({
             ...about(match.control, resource),
@@ -228,18 +248,15 @@ type LoggedScope = Partial<FindingScope> & { log: OrderedLogWriter };
 
 /**
  * When an earlier attempt at this unit of work died after logging `applying`, finishes those fixes' log from the
- * resource's state now, and does not detect or apply again. Undefined when no earlier attempt started a fix.
+ * resource's state now, and does not detect or apply again.
  */
-async function resumeStartedFixes(
+async function finishStartedFixes(
   event: ChangeEvent,
   control: AnyControl,
-  unitOfWork: string,
-  earlierEntries: LogEntry[],
+  started: readonly StartedFix[],
   deps: EngineDeps,
   log: OrderedLogWriter,
-): Promise<HandledResource | undefined> {
-  const started = startedFixes(earlierEntries, unitOfWork);
-  if (started.length === 0) return undefined;
+): Promise<HandledResource> {
   // finishStartedFix appends directly, after what this attempt has issued.
   await log.flush();
   const findings: FindingReport[] = [];
