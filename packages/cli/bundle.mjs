@@ -17,15 +17,16 @@ const STALE_CHUNK_AGE_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Node flags the launcher runs the bundle with. Replay streams its input, so a capped old space keeps memory flat;
- * V8 would otherwise let the heap grow far past what the work needs. A 16 MiB semi-space holds most of a log file's
- * records (parsed whole, see events/whole-log-file.ts) while they are replayed, so they die young instead of being
- * promoted. Under a small cap V8 also schedules the next full collection barely above what survived the last one,
- * which every file's text and promoted records reach: on the realistic bench set that was 60 full collections, a
- * third of replay's CPU time. Letting the old generation grow by 60% between them (still under the cap) made it
- * about 20. Together they cost about 10 MiB of peak RSS; a 32 MiB semi-space or 100% growth pushed it past 200 MiB.
+ * V8 would otherwise let the heap grow far past what the work needs. An 8 MiB semi-space holds a good part of a log
+ * file's records (parsed whole, see events/whole-log-file.ts) while they are replayed, so many die young instead of
+ * being promoted. Under a small cap V8 also schedules the next full collection barely above what survived the last
+ * one, which every file's text and promoted records reach: on the realistic bench set that was 60 full collections,
+ * a third of replay's CPU time. Letting the old generation grow by 60% between them (still under the cap) made it
+ * about 20. A 16 MiB semi-space was a few per cent faster, but its peak RSS on the realistic set wandered from 181
+ * to 203 MiB from run to run, across the 200 MB the issue allows; at 8 MiB it stayed at 169-176 MiB.
  */
 export function cliNodeFlags(env = process.env) {
-  return ["--max-semi-space-size=16", "--heap-growing-percent=60", `--max-old-space-size=${env.HIPAA_REMEDIATE_MAX_OLD_SPACE_MB ?? "160"}`];
+  return ["--max-semi-space-size=8", "--heap-growing-percent=60", `--max-old-space-size=${env.HIPAA_REMEDIATE_MAX_OLD_SPACE_MB ?? "160"}`];
 }
 
 /** Everything the bundle is built from: the workspace packages' sources and the controls. */
