@@ -199,10 +199,10 @@ describe("OrderedLogWriter", () => {
     const unit = new OrderedLogWriter(log, event);
     unit.append(draft("finding"));
     // The event's flush waits for the unit's write that carries `received`.
-    const eventFlushed = event.flush();
-    await unit.flush();
-    await eventFlushed;
+    const unitFlushed = unit.flush();
+    await event.flush();
     expect(log.writes).toEqual([["received", "finding"]]);
+    await unitFlushed;
 
     // A second unit of the same event has nothing to carry: its failure is its own.
     log.refuse.add("second finding");
@@ -219,6 +219,20 @@ describe("OrderedLogWriter", () => {
     await expect(failedUnit.flush()).rejects.toThrow("refused to write received again");
     await expect(failedEvent.flush()).rejects.toThrow("refused to write received again");
     expect(await log.reasons()).toEqual(["received", "finding"]);
+    expect(log.mostInFlight).toBe(1);
+  });
+
+  it("a writer after another leaves the other's entries to it until its own first write", async () => {
+    // The unit of work failed before it wrote anything (its first read threw): the event still writes `received`.
+    const event = new OrderedLogWriter(log);
+    event.append(draft("received"));
+    const unit = new OrderedLogWriter(log, event);
+    unit.append(draft("finding"));
+    await event.flush();
+    expect(log.writes).toEqual([["received"]]);
+    // What the unit then writes comes after, never alongside.
+    await unit.flush();
+    expect(log.writes).toEqual([["received"], ["finding"]]);
     expect(log.mostInFlight).toBe(1);
   });
 

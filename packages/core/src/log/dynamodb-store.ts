@@ -99,8 +99,8 @@ const LINK_PROJECTION = "#seq, #hash, #lastSeq";
  * for a few appends after a remembered head was found stale (other appenders are active, so it would be again),
  * and when the remembered head is over a second old; from a known link it is probed, not queried (see headLink).
  * A remembered head is always the last entry of an item that exists in the table, and an item is only written at
- * the seq after such an entry, so a stale head can only make the write fail, never chain onto the wrong entry. Appends through one store instance
- * are also queued in-process, so they never race each other.
+ * the seq after such an entry, so a stale head can only make the write fail, never chain onto the wrong entry.
+ * Appends through one store instance are also queued in-process, so they never race each other.
  *
  * byEvent uses the byEvent index, which DynamoDB keeps eventually consistent: an entry appended a moment ago may
  * not be listed yet. read and head are strongly consistent.
@@ -234,7 +234,7 @@ export class DynamoDbLogStore implements LogStore {
       }
       if (attempt >= this.maxAttempts) {
         throw new LogAppendConflictError(
-          `could not append to log ${this.chain} in ${this.tableName}: seq ${last.seq - entries.length + 1} was taken by another ` +
+          `could not append to log ${this.chain} in ${this.tableName}: seq ${entries[0]?.seq} was taken by another ` +
             `appender on each of ${attempt} attempts`,
           { attempts: attempt, cause: outcome.conflict },
         );
@@ -419,12 +419,8 @@ export class DynamoDbLogStore implements LogStore {
       const stored = parseStoredEntry(text, at);
       // The sort key places the entry in the chain: it must be the seq the entry itself claims.
       if (stored.seq !== at) {
-        throw new CorruptLogEntryError(
-          `log item filed under seq ${seq} in ${this.tableName} holds the entry for seq ${stored.seq} at seq ${at}`,
-          {
-            seq: at,
-          },
-        );
+        const where = `log item filed under seq ${seq} in ${this.tableName}`;
+        throw new CorruptLogEntryError(`${where} holds the entry for seq ${stored.seq} where seq ${at} belongs`, { seq: at });
       }
       // The item's hash column is its last entry's: the link the next item is written onto.
       checkStoredColumns(stored, at, { hash: index === texts.length - 1 ? hash : stored.hash, eventId });

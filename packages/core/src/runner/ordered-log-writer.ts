@@ -17,31 +17,20 @@ export class OrderedLogWriter {
   #failure: { error: unknown } | undefined;
   /** The stages of the entries this writer has written. */
   readonly #writtenStages = new Set<Stage>();
-  /** The writer whose unwritten entries this one took over, until its first write has carried them. */
-  #predecessor: { writer: OrderedLogWriter; carried: () => void } | undefined;
+  /** The writer whose entries come before this one's, until this one's first write. */
+  #predecessor: OrderedLogWriter | undefined;
 
   /**
-   * `after`: a writer whose entries issued so far come before this one's. Those it has not written yet are taken
-   * over and written with this writer's first write: if that write fails, the failure is `after`'s too (its entries
-   * were in it), and `after.flush()` waits for it. Issue no more entries through `after` while this writer is in
-   * use, and end this one's work with `finish` (or `flush`), which makes that first write.
+   * `after`: a writer whose entries issued so far come before this one's. This writer's first write waits for
+   * every write `after` has started, takes `after`'s failure as its own, and carries the entries `after` has not
+   * written yet: if it fails, the failure is `after`'s too (its entries were in it), and `after.flush()` waits for
+   * it. Issue no more entries through `after` while this writer is in use.
    */
   constructor(
     private readonly log: Pick<LogStore, "appendAll">,
     after?: OrderedLogWriter,
   ) {
-    if (!after) return;
-    const earlier = after.#written;
-    // This writer writes after every write `after` has started, and a failure there is this one's.
-    this.#written = earlier.then(() => {
-      if (after.#failure) this.#fail(after.#failure.error);
-    });
-    this.#pending = after.#pending.splice(0);
-    if (this.#pending.length === 0) return;
-    let carried!: () => void;
-    const carriedWritten = new Promise<void>((resolve) => (carried = resolve));
-    after.#written = earlier.then(() => carriedWritten);
-    this.#predecessor = { writer: after, carried };
+    this.#predecessor = after;
   }
 
   /**
@@ -59,22 +48,25 @@ export class OrderedLogWriter {
    * possible (what a fix changed) while the work goes on. A failure is kept for `flush`.
    */
   writePending(): void {
-    const drafts = this.#pending.splice(0);
-    if (drafts.length === 0) return;
     const predecessor = this.#predecessor;
     this.#predecessor = undefined;
-    this.#written = this.#written.then(async () => {
+    const carried = predecessor ? predecessor.#pending.splice(0) : [];
+    const drafts = [...carried, ...this.#pending.splice(0)];
+    if (drafts.length === 0 && !predecessor) return;
+    const before = predecessor ? Promise.all([this.#written, predecessor.#written]) : this.#written;
+    const write = before.then(async () => {
+      if (predecessor && predecessor.#failure) this.#fail(predecessor.#failure.error);
+      if (this.#failure || drafts.length === 0) return;
       try {
-        if (this.#failure) return;
         await this.log.appendAll(drafts);
         for (const draft of drafts) this.#writtenStages.add(draft.stage);
       } catch (error) {
         this.#fail(error);
-        if (predecessor) predecessor.writer.#fail(error);
-      } finally {
-        predecessor?.carried();
+        if (predecessor && carried.length > 0) predecessor.#fail(error);
       }
     });
+    this.#written = write;
+    if (predecessor && carried.length > 0) predecessor.#written = write;
   }
 
   /** Whether an entry of this stage is in the log: written by this writer, in a write that has ended. */
