@@ -1,10 +1,12 @@
 import { openDatabase, processEvent, type LogStore, type Stage } from "@hipaa-remediate/core";
+import { setTimeout as delay } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { scenario } from "../controls/scenarios/s3-bucket-default-encryption";
 import { changeEventOf } from "../../support/control-harness";
 import { sqliteEngineDeps } from "../../support/engine-deps";
 import { useMoto } from "../../support/moto";
 import { interceptLogWrites } from "../../support/intercept-log-writes";
+import { overrideMethods } from "../../support/override-methods";
 import { engineClientsRecordingS3 } from "../../support/recorded-engine-clients";
 
 const moto = useMoto();
@@ -65,5 +67,41 @@ describe("an auto-fix whose log refuses an entry", () => {
     expect(outcome).toMatchObject({ report: { failures: 1, findings: [] } });
     expect(applies).toBe(1);
     expect(stages).toEqual(["received", "finding", "decision", "applying", "failed"]);
+  });
+});
+
+class InjectedCompletionFailure extends Error {
+  constructor() {
+    super("injected: the idempotency record could not be completed");
+    this.name = "InjectedCompletionFailure";
+  }
+}
+
+describe("an auto-fix whose idempotency record cannot be completed", () => {
+  it("logs the failure after the fix's last entries, which were still being written", async () => {
+    const { record } = await scenario.arrangeViolation(moto);
+    const event = changeEventOf(record);
+    const { aws, sentToS3 } = await engineClientsRecordingS3(moto.endpoint);
+    const deps = sqliteEngineDeps(openDatabase(":memory:"), { aws, policy: { controls: { [scenario.control]: { mode: "auto" } } } });
+    // `verified` is written while the record completes: slow it down, and make the completion fail meanwhile.
+    const log = interceptLogWrites(deps.log, {
+      async before(draft) {
+        if (draft.stage === "verified") await delay(50);
+      },
+    });
+    const guard = overrideMethods(deps.guard, {
+      async once<T extends object>(key: string, work: () => Promise<T>) {
+        await deps.guard.once(key, work);
+        throw new InjectedCompletionFailure();
+      },
+    });
+
+    const report = await processEvent(event, { ...deps, log, guard });
+
+    expect(report).toMatchObject({ failures: 1 });
+    expect(sentToS3.filter((command) => command === "PutBucketEncryptionCommand")).toHaveLength(1);
+    const entries = await deps.log.byEvent(event.id);
+    expect(entries.map((entry) => entry.stage)).toEqual(["received", "finding", "decision", "applying", "applied", "verified", "failed"]);
+    expect(entries.at(-1)?.error).toMatchObject({ name: "InjectedCompletionFailure" });
   });
 });

@@ -107,9 +107,9 @@ export async function processEvent(event: ChangeEvent, deps: EngineDeps, deliver
   // From here on the engine reads and fixes in the event's account: the member role's clients for a member account.
   deps = depsForAccount(deps, event.account);
 
-  // The entry is written with the first unit of work's first write (its writer takes it over), or on its own before
-  // any entry written directly; either way nothing about the event is in the log without it, and a failure to
-  // write it ends the event.
+  // The entry is written with the first write of the event's first unit of work (whose writer carries it), or on
+  // its own before any entry written directly; either way nothing about the event is in the log without it, and a
+  // failure to write it ends the event.
   const eventLog = new OrderedLogWriter(deps.log);
   eventLog.append({
     stage: "received",
@@ -171,9 +171,9 @@ export async function processEvent(event: ChangeEvent, deps: EngineDeps, deliver
       // Detection only reads: a live engine starts it while the idempotency record is taken, rather than after.
       // Nothing acts before the guard admits the unit of work; a redelivery's reads are simply not used.
       const detection = deps.aws ? startDetection(match.control, resource, event, deps, reads) : undefined;
+      /** The unit's entries still being written once the guard has been told the unit is done (see below). */
+      let tail: OrderedLogWriter | undefined;
       try {
-        /** The unit's entries still being written once the guard has been told the unit is done (see below). */
-        let tail: OrderedLogWriter | undefined;
         const guarded = await deps.guard.once<HandledResource>(key, async () => {
           // Written in order behind `received`, and before the guard completes the idempotency record...
           const log = new OrderedLogWriter(deps.log, eventLog);
@@ -216,6 +216,9 @@ export async function processEvent(event: ChangeEvent, deps: EngineDeps, deliver
         report.noLongerApplies += guarded.result.noLongerApplies;
         report.deferred += guarded.result.deferred ?? 0;
       } catch (error) {
+        // The unit's last entries, still being written when the record could not be completed, come before what is
+        // logged about the failure (their own failure, if that is what this is, is the error handled here).
+        await tail?.flush().catch(() => undefined);
         // A `received` entry that could not be written ends the event, as it did when it was awaited.
         await eventLog.flush();
         report.failures += 1;
