@@ -31,18 +31,24 @@ function refusing(log: LogStore, stage: Stage): LogStore {
   });
 }
 
-/** An auto-fix of one DeleteBucketEncryption whose log refuses `stage`: the report (or error), S3 calls and entries. */
-async function fixWithLogRefusing(stage: Stage) {
+/** A bucket whose encryption was just deleted, its event, and a local engine in auto mode that counts its applies. */
+async function arrangeAutoFix() {
   const { record } = await scenario.arrangeViolation(moto);
-  const event = changeEventOf(record);
   const { aws, sentToS3 } = await engineClientsRecordingS3(moto.endpoint);
   const deps = sqliteEngineDeps(openDatabase(":memory:"), { aws, policy: { controls: { [scenario.control]: { mode: "auto" } } } });
+  const applies = () => sentToS3.filter((command) => command === "PutBucketEncryptionCommand").length;
+  return { event: changeEventOf(record), deps, applies };
+}
+
+/** An auto-fix of one DeleteBucketEncryption whose log refuses `stage`: the report (or error), S3 calls and entries. */
+async function fixWithLogRefusing(stage: Stage) {
+  const { event, deps, applies } = await arrangeAutoFix();
   const outcome = await processEvent(event, { ...deps, log: refusing(deps.log, stage) }).then(
     (report) => ({ report }),
     (error: unknown) => ({ error }),
   );
   const stages = (await deps.log.byEvent(event.id)).map((entry) => entry.stage);
-  return { outcome, applies: sentToS3.filter((command) => command === "PutBucketEncryptionCommand").length, stages };
+  return { outcome, applies: applies(), stages };
 }
 
 /**
@@ -79,10 +85,7 @@ class InjectedCompletionFailure extends Error {
 
 describe("an auto-fix whose idempotency record cannot be completed", () => {
   it("logs the failure after the fix's last entries, which were still being written", async () => {
-    const { record } = await scenario.arrangeViolation(moto);
-    const event = changeEventOf(record);
-    const { aws, sentToS3 } = await engineClientsRecordingS3(moto.endpoint);
-    const deps = sqliteEngineDeps(openDatabase(":memory:"), { aws, policy: { controls: { [scenario.control]: { mode: "auto" } } } });
+    const { event, deps, applies } = await arrangeAutoFix();
     // `verified` is written while the record completes: slow it down, and make the completion fail meanwhile.
     const log = interceptLogWrites(deps.log, {
       async before(draft) {
@@ -99,7 +102,7 @@ describe("an auto-fix whose idempotency record cannot be completed", () => {
     const report = await processEvent(event, { ...deps, log, guard });
 
     expect(report).toMatchObject({ failures: 1 });
-    expect(sentToS3.filter((command) => command === "PutBucketEncryptionCommand")).toHaveLength(1);
+    expect(applies()).toBe(1);
     const entries = await deps.log.byEvent(event.id);
     expect(entries.map((entry) => entry.stage)).toEqual(["received", "finding", "decision", "applying", "applied", "verified", "failed"]);
     expect(entries.at(-1)?.error).toMatchObject({ name: "InjectedCompletionFailure" });

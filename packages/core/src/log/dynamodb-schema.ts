@@ -38,8 +38,9 @@ export const LOG_ITEM_ATTRIBUTES = {
 export const LOG_GROUP_MAX_ENTRIES = 16;
 
 /**
- * Every action DynamoDbLogStore takes on its table to append and read: the stack grants exactly these to each
- * function that appends, and a test holds the commands the store sends against them.
+ * What the stack grants each function that appends to the log: every action DynamoDbLogStore takes on its table to
+ * append and read (a test holds the commands the store sends against this list), and GetItem, which it does not
+ * send today.
  */
 export const LOG_APPEND_ACTIONS = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem"] as const;
 
