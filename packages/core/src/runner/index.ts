@@ -7,6 +7,7 @@ export * from "./log-fields";
 export * from "./outcome";
 export * from "./process-event";
 export * from "./sqlite-idempotency";
+export * from "./dynamodb-idempotency";
 export * from "./sweep";
 export * from "./sqs-record";
 export * from "./rollback";

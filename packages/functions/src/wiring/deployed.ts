@@ -1,6 +1,5 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import {
   accessDeniedMetricLine,
   accountAccessFor,
@@ -8,6 +7,7 @@ import {
   ControlIndex,
   createAwsClients,
   DynamoDbExemptionStore,
+  DynamoDbIdempotencyStore,
   DynamoDbLogStore,
   DynamoDbProposalStore,
   DynamoDbRateLimiter,
@@ -50,7 +50,7 @@ export async function buildDeployedEngineDeps(dynamodb: DynamoDBClient = new Dyn
     index: new ControlIndex(controls),
     policy,
     log: new DynamoDbLogStore({ client: dynamodb, tableName: requiredEnv("LOG_TABLE") }),
-    guard: powertoolsGuard(new DynamoDBPersistenceLayer({ tableName: requiredEnv("IDEMPOTENCY_TABLE"), awsSdkV3Client: dynamodb })),
+    guard: powertoolsGuard(new DynamoDbIdempotencyStore({ client: dynamodb, tableName: requiredEnv("IDEMPOTENCY_TABLE") })),
     rateLimiter: new DynamoDbRateLimiter({ client: dynamodb, tableName: requiredEnv("RATE_LIMIT_TABLE"), limits: policy.rateLimit }),
     proposals,
     ...(process.env.EXEMPTIONS_TABLE
