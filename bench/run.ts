@@ -27,7 +27,7 @@ const { values } = parseArgs({
     seed: { type: "string", default: "1" },
     only: { type: "string", multiple: true },
     "sweep-buckets": { type: "string", default: "1000" },
-    "hot-path-samples": { type: "string", default: "30" },
+    "hot-path-samples": { type: "string", default: "100" },
     "load-events": { type: "string", default: "10000" },
     "load-consumers": { type: "string", default: "4" },
   },

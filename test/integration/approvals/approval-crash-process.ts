@@ -4,7 +4,9 @@
  * proposal. At the named kill point it SIGKILLs itself, as an out-of-memory kill or a Lambda timeout would end the
  * worker. The fault is injected by wrapping the deps (proposal store, log, control), never by a hook in production.
  */
+import { setTimeout as delay } from "node:timers/promises";
 import {
+  APPLIED_ENTRY_DEADLINE_MS,
   ApproverDirectory,
   approvalDepsFromEngine,
   createAwsClients,
@@ -60,6 +62,11 @@ function wrapControl(control: AnyControl): AnyControl {
       const applied = await control.apply(plan, ctx);
       if (at === "after-apply") die();
       return applied;
+    },
+    async verify(plan, ctx) {
+      // A verify slower than the deadline, so that `applied` is written on its own before it.
+      if (at === "after-applied-entry") await delay(APPLIED_ENTRY_DEADLINE_MS + 100);
+      return control.verify(plan, ctx);
     },
   };
 }

@@ -6,7 +6,7 @@ export const APPROVAL_KILL_POINTS = [
   "after-approved-entry",
   // The change reached AWS, and no `applied` entry records it yet.
   "after-apply",
-  // The `applied` entry is in the log; verify has not run.
+  // The `applied` entry is in the log; verify has not run (it is slow: `applied` went out alone at its deadline).
   "after-applied-entry",
   // The `verified` entry is in the log; the proposal still says applying.
   "after-verified-entry",

@@ -6,7 +6,9 @@
  * test can count them across processes, including the one that died.
  */
 import { appendFileSync, readFileSync } from "node:fs";
+import { setTimeout as delay } from "node:timers/promises";
 import {
+  APPLIED_ENTRY_DEADLINE_MS,
   createAwsClients,
   openDatabase,
   parsePolicy,
@@ -60,6 +62,8 @@ function wrapControl(control: AnyControl): AnyControl {
       return applied;
     },
     async verify(plan, ctx) {
+      // A verify slower than the deadline, so that `applied` is written on its own before it.
+      if (at === "after-applied" || at === "after-completed") await delay(APPLIED_ENTRY_DEADLINE_MS + 100);
       const verified = await control.verify(plan, ctx);
       if (at === "after-verify") die();
       return verified;

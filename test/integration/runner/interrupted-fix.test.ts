@@ -93,9 +93,14 @@ const cases: [KillPoint, Expected][] = [
     "after-applied",
     { puts: 1, fixed: true, last: { stage: "verified", reason: /interrupted after apply .*verified on redelivery, not applied again/ } },
   ],
+  // `applied` waits to share verify's write: the fix is told as done, though not as reversible from the log.
   [
     "after-verify",
-    { puts: 1, fixed: true, last: { stage: "verified", reason: /interrupted after apply .*verified on redelivery, not applied again/ } },
+    {
+      puts: 1,
+      fixed: true,
+      last: { stage: "failed", reason: /interrupted after its intent to apply .*compliant now, verified on redelivery; not applied again/ },
+    },
   ],
   [
     "after-completed",

@@ -95,6 +95,35 @@ describe("OrderedLogWriter", () => {
     expect(await log.reasons()).toEqual(["applied", "verified"]);
   });
 
+  it("writePendingWithin shares one write with what is issued before a flush that comes in time", async () => {
+    const writer = new OrderedLogWriter(log);
+    writer.append(draft("applied"));
+    writer.writePendingWithin(300);
+    await delay(5);
+    expect(log.writes).toEqual([]);
+    writer.append(draft("verified"));
+    await writer.flush();
+    expect(log.writes).toEqual([["applied", "verified"]]);
+    // The deadline went with the write that took its entries: nothing more is written when it passes.
+    await delay(350);
+    expect(log.writes).toEqual([["applied", "verified"]]);
+  });
+
+  it("writePendingWithin writes the entries on their own at the deadline when no flush comes, and an earlier deadline stands", async () => {
+    const writer = new OrderedLogWriter(log);
+    writer.append(draft("applied"));
+    writer.writePendingWithin(100);
+    writer.writePendingWithin(10_000);
+    await delay(10);
+    expect(log.writes).toEqual([]);
+    await delay(200);
+    expect(log.writes).toEqual([["applied"]]);
+    writer.append(draft("verified"));
+    await writer.flush();
+    expect(log.writes).toEqual([["applied"], ["verified"]]);
+    expect(await log.reasons()).toEqual(["applied", "verified"]);
+  });
+
   it("rethrows the first failure on flush, and writes nothing issued after it", async () => {
     const writer = new OrderedLogWriter(log);
     log.refuse.add("finding").add("applying");

@@ -69,9 +69,18 @@ export async function executePlan(request: ExecutionRequest, deps: EngineDeps): 
 }
 
 /**
+ * How long the `applied` entry may wait for verify's result, to be written with it in one write instead of two.
+ * Until it is written, the state before the change is only in memory: an engine killed in that time leaves a log
+ * that ends `failed` and says the state before the change was never captured (interrupted-fix.ts), though nothing
+ * is applied twice. The deadline bounds that time when verify is slow (retries, throttling, an API that hangs until
+ * the Lambda times out), while a verify that reads back in the usual tens of milliseconds shares the write.
+ */
+export const APPLIED_ENTRY_DEADLINE_MS = 250;
+
+/**
  * Entries are issued as each step ends and written together when they must be durable: all of them are in the log
  * before the change is applied (`applying` included, in one write with those before it), and `applied` is written
- * the moment apply returns, while verify reads.
+ * with verify's result, or within APPLIED_ENTRY_DEADLINE_MS of the change when verify takes longer.
  */
 async function carryOut(
   request: ExecutionRequest,
@@ -126,9 +135,9 @@ async function carryOut(
     before: applied.before,
     ...(applied.after ? { after: applied.after } : {}),
   });
-  // What was changed, and the state before it (what rollback restores), goes to the log at once, not with verify's
-  // result: if the engine dies while verifying, the log still says what it did.
-  log.writePending();
+  // What was changed, and the state before it (what rollback restores), is written with verify's result when verify
+  // answers within the deadline, and on its own at the deadline when it does not.
+  log.writePendingWithin(APPLIED_ENTRY_DEADLINE_MS);
 
   try {
     // Verify reads what the change left, never a value cached before it.

@@ -4,11 +4,11 @@ import { assertLoggable } from "../log/redact";
 /**
  * Holds a unit of work's log entries in the order they are issued and writes them together, in one `appendAll`,
  * when the work needs them durable: before a side effect outside the log (the caller flushes), when the work ends
- * (`finish`), or at once when asked (`writePending`). The entries issued between two side effects thus cost one
- * write instead of one each, and no read of the work waits for them. Writes never overlap: each starts after the
- * one before it has ended (a store that remembers its head relies on its appends never overlapping). Once a write
- * fails, nothing issued after it is written, as it would not have been had each append been awaited in turn;
- * `flush` reports that first failure.
+ * (`finish`), at once when asked (`writePending`), or by a deadline (`writePendingWithin`). The entries issued
+ * between two side effects thus cost one write instead of one each, and no read of the work waits for them. Writes
+ * never overlap: each starts after the one before it has ended (a store that remembers its head relies on its
+ * appends never overlapping). Once a write fails, nothing issued after it is written, as it would not have been had
+ * each append been awaited in turn; `flush` reports that first failure.
  */
 export class OrderedLogWriter {
   #pending: LogDraft[] = [];
@@ -19,6 +19,8 @@ export class OrderedLogWriter {
   readonly #writtenStages = new Set<Stage>();
   /** The writer whose entries come before this one's, until this one's first write. */
   #predecessor: OrderedLogWriter | undefined;
+  /** The write `writePendingWithin` promised, until a write takes the entries it was for. */
+  #deadline: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * `after`: a writer whose entries issued so far come before this one's. This writer's first write waits for
@@ -48,6 +50,8 @@ export class OrderedLogWriter {
    * possible (what a fix changed) while the work goes on. A failure is kept for `flush`.
    */
   writePending(): void {
+    clearTimeout(this.#deadline);
+    this.#deadline = undefined;
     const predecessor = this.#predecessor;
     this.#predecessor = undefined;
     const carried = predecessor ? predecessor.#pending.splice(0) : [];
@@ -67,6 +71,14 @@ export class OrderedLogWriter {
     });
     this.#written = write;
     if (predecessor && carried.length > 0) predecessor.#written = write;
+  }
+
+  /**
+   * Writes the entries issued so far no later than `ms` from now: with what is issued meanwhile, in one write, when
+   * the work flushes or ends before then; on their own when it does not. An earlier deadline stands.
+   */
+  writePendingWithin(ms: number): void {
+    this.#deadline ??= setTimeout(() => this.writePending(), ms);
   }
 
   /** Whether an entry of this stage is in the log: written by this writer, in a write that has ended. */
