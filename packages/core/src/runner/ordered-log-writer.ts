@@ -46,8 +46,9 @@ export class OrderedLogWriter {
   }
 
   /**
-   * Starts writing the entries issued so far, without waiting: for an entry worth having in the log as early as
-   * possible (what a fix changed) while the work goes on. A failure is kept for `flush`.
+   * Starts writing the entries issued so far, without waiting: for entries worth having in the log as early as
+   * possible while the work goes on (a fix's last entries, while the idempotency record completes). A failure is
+   * kept for `flush`. Cancels a deadline set by `writePendingWithin`: this write takes its entries.
    */
   writePending(): void {
     clearTimeout(this.#deadline);
